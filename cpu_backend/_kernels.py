@@ -1,0 +1,193 @@
+"""Compiled CPU kernels (numba): SpMM, SDDMM, sorting and coalescing.
+
+Each kernel is a contract on raw arrays, like SciPy's ``sparsetools``:
+
+* ``bounds`` (n_chunks + 1,) int64 splits the work into chunks that the thread pool takes
+  (rows for SpMM, nonzeros for SDDMM). Every output element is computed by exactly one
+  thread in a fixed order, so results are bitwise the same for any thread count.
+* Index arrays are int32 or int64; value arrays and scalars share one dtype
+  (float32, float64, complex64, complex128); dense operands are C-contiguous.
+
+Kernels are compiled on first use for each dtype combination and cached on disk
+(``cache=True``: ``__pycache__`` beside this file), so later processes load them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# Reassociation lets LLVM vectorise the dot product of SDDMM; the order is still fixed at
+# compile time, so results stay deterministic run to run. No nnan/ninf: NaN must propagate.
+_DOT_MATH = {"reassoc", "contract"}
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def spmm_csr(bounds, crow, col, vals, perm, use_perm, conj, b, alpha, beta, c, use_c, out):
+    """out[i, :] = alpha * sum_k op(vals[perm[k]]) * b[col[k], :] + beta * c[i, :].
+
+    I bounds[t+1]      row chunks
+    I crow[n_rows+1]   row pointer
+    I col[nnz]         column of each entry
+    T vals[*]          values, read as vals[perm[k]] if use_perm else vals[k]
+    T b[n, p]          dense right operand
+    T c[n_rows, p]     addend when use_c (may be the same array as out)
+    T out[n_rows, p]   result, every element written once
+    """
+    p = b.shape[1]
+    for t in prange(bounds.shape[0] - 1):
+        acc = np.empty(p, out.dtype)
+        for i in range(bounds[t], bounds[t + 1]):
+            for l in range(p):
+                acc[l] = 0
+            for k in range(crow[i], crow[i + 1]):
+                if use_perm:
+                    v = vals[perm[k]]
+                else:
+                    v = vals[k]
+                if conj:
+                    v = np.conj(v)
+                j = col[k]
+                for l in range(p):
+                    acc[l] += v * b[j, l]
+            if use_c:
+                for l in range(p):
+                    out[i, l] = alpha * acc[l] + beta * c[i, l]
+            else:
+                for l in range(p):
+                    out[i, l] = alpha * acc[l]
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_DOT_MATH)
+def sddmm_coo(bounds, rows, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out):
+    """out[k] = alpha * sum_l a[rows[k], l] * op(b[cols[k], l]) + beta * c[k].
+
+    I bounds[t+1]  nonzero chunks
+    I rows[nnz], cols[nnz]
+    T a[m, p], b[n, p]
+    T c[nnz]       addend when use_c
+    T zero         0 in the value dtype (types the accumulator)
+    T out[nnz]
+    """
+    p = a.shape[1]
+    for t in prange(bounds.shape[0] - 1):
+        for k in range(bounds[t], bounds[t + 1]):
+            i = rows[k]
+            j = cols[k]
+            s = zero
+            if conj_b:
+                for l in range(p):
+                    s += a[i, l] * np.conj(b[j, l])
+            else:
+                for l in range(p):
+                    s += a[i, l] * b[j, l]
+            if use_c:
+                out[k] = alpha * s + beta * c[k]
+            else:
+                out[k] = alpha * s
+
+
+@njit(cache=True, nogil=True)
+def is_sorted(keys):
+    """True when keys[k] <= keys[k+1] for every k."""
+    for k in range(keys.shape[0] - 1):
+        if keys[k] > keys[k + 1]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def counting_sort(keys, n_keys):
+    """Stable sort of integer keys in [0, n_keys): returns (ptr[n_keys+1], perm[nnz]).
+
+    ptr is the CSR row pointer of the keys (int64); perm lists input positions in sorted
+    order, equal keys in input order.
+    """
+    nnz = keys.shape[0]
+    ptr = np.zeros(n_keys + 1, np.int64)
+    for k in range(nnz):
+        ptr[keys[k] + 1] += 1
+    for i in range(n_keys):
+        ptr[i + 1] += ptr[i]
+    pos = ptr[:-1].copy()
+    perm = np.empty(nnz, np.int64)
+    for k in range(nnz):
+        r = keys[k]
+        perm[pos[r]] = k
+        pos[r] += 1
+    return ptr, perm
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def sort_within_rows(ptr, perm, cols):
+    """Stable sort of each row segment perm[ptr[i]:ptr[i+1]] by cols[perm[...]], in place."""
+    for i in prange(ptr.shape[0] - 1):
+        s = ptr[i]
+        e = ptr[i + 1]
+        if e - s < 2:
+            continue
+        sorted_ = True
+        for q in range(s, e - 1):
+            if cols[perm[q]] > cols[perm[q + 1]]:
+                sorted_ = False
+                break
+        if sorted_:
+            continue
+        seg = perm[s:e].copy()
+        keys = np.empty(e - s, np.int64)
+        for q in range(e - s):
+            keys[q] = cols[seg[q]]
+        order = np.argsort(keys, kind="mergesort")
+        for q in range(e - s):
+            perm[s + q] = seg[order[q]]
+
+
+@njit(cache=True, nogil=True)
+def merge_duplicates(perm, rows, cols, values):
+    """Walk entries in sorted order perm, summing runs of equal (row, col) in that order.
+
+    Returns (rows, cols, values, inverse) trimmed to the unique count; inverse[k] is the
+    output position of input entry k.
+    """
+    nnz = perm.shape[0]
+    out_r = np.empty(nnz, np.int64)
+    out_c = np.empty(nnz, np.int64)
+    out_v = np.empty(nnz, values.dtype)
+    inverse = np.empty(nnz, np.int64)
+    n = -1
+    pr = -1
+    pc = -1
+    for q in range(nnz):
+        k = perm[q]
+        r = rows[k]
+        c = cols[k]
+        if r != pr or c != pc:
+            n += 1
+            out_r[n] = r
+            out_c[n] = c
+            out_v[n] = values[k]
+            pr = r
+            pc = c
+        else:
+            out_v[n] += values[k]
+        inverse[k] = n
+    n += 1
+    return out_r[:n], out_c[:n], out_v[:n], inverse
+
+
+@njit(cache=True, nogil=True)
+def strictly_increasing_pairs(rows, cols):
+    """True when (rows, cols) is sorted row-major without repeats."""
+    for k in range(rows.shape[0] - 1):
+        if rows[k] > rows[k + 1]:
+            return False
+        if rows[k] == rows[k + 1] and cols[k] >= cols[k + 1]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def scatter_add_2d(rows, cols, values, out):
+    """out[rows[k], cols[k]] += values[k] in input order."""
+    for k in range(rows.shape[0]):
+        out[rows[k], cols[k]] += values[k]

@@ -1,0 +1,144 @@
+"""The CPU backend: NumPy/SciPy for conversions and sparse @ sparse, numba for the hot
+kernels (SpMM with alpha/beta fused, transposed SpMM, SDDMM, coalescing)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from . import _kernels as K
+
+_INT32_MAX = np.iinfo(np.int32).max
+# Chunks per thread: small enough to balance skewed rows, large enough to amortise.
+_CHUNKS_PER_THREAD = 16
+
+
+def _chunk_bounds(cost_ptr: np.ndarray, n_items: int) -> np.ndarray:
+    """Split items 0..n_items into chunks of about equal cost.
+
+    ``cost_ptr`` (n_items + 1,) is the cumulative cost of the items (a CSR row pointer plus
+    one per row, say). Returns int64 bounds (n_chunks + 1,) with bounds[0] = 0 and
+    bounds[-1] = n_items.
+    """
+    n_chunks = max(1, min(n_items, numba.get_num_threads() * _CHUNKS_PER_THREAD))
+    targets = np.linspace(0, cost_ptr[-1], n_chunks + 1)
+    bounds = np.searchsorted(cost_ptr, targets, side="left").astype(np.int64)
+    bounds[0] = 0
+    bounds[-1] = n_items
+    return np.unique(bounds)
+
+
+def _c_contig(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a)
+
+
+class CPUBackend:
+    """NumPy/SciPy/numba implementation of :class:`gpu_sparse.backend.Backend`."""
+
+    name = "cpu"
+    xp = np
+    supported_dtypes = tuple(np.dtype(t) for t in
+                             (np.float32, np.float64, np.complex64, np.complex128))
+
+    # ---- arrays -----------------------------------------------------------------
+    def asarray(self, data: Any, dtype: Any = None) -> np.ndarray:
+        mod = type(data).__module__
+        if mod.startswith("cupy"):
+            data = data.get()
+        elif not isinstance(data, np.ndarray) and hasattr(data, "__dlpack__"):
+            data = np.from_dlpack(data)
+        return np.asarray(data, dtype=dtype)
+
+    def to_numpy(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
+        fits = max(n_rows, n_cols, nnz) <= _INT32_MAX
+        return np.dtype(np.int32) if fits else np.dtype(np.int64)
+
+    # ---- conversions ------------------------------------------------------------
+    def coo_to_csr(self, rows, cols, n_rows, n_cols):
+        idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
+        if K.is_sorted(rows):
+            crow = np.searchsorted(rows, np.arange(n_rows + 1), side="left").astype(idx)
+            return crow, cols.astype(idx), None
+        ptr, perm = K.counting_sort(rows, n_rows)
+        col = cols[perm].astype(idx)
+        return ptr.astype(idx), col, perm.astype(idx)
+
+    def csr_to_coo(self, crow, nnz):
+        counts = np.diff(crow.astype(np.int64))
+        return np.repeat(np.arange(crow.shape[0] - 1, dtype=np.int64), counts)
+
+    def coalesce(self, rows, cols, values, shape):
+        rows = rows.astype(np.int64, copy=False)
+        cols = cols.astype(np.int64, copy=False)
+        nnz = rows.shape[0]
+        if K.strictly_increasing_pairs(rows, cols):
+            return rows.copy(), cols.copy(), values.copy(), np.arange(nnz, dtype=np.int64)
+        ptr, perm = K.counting_sort(rows, shape[0])
+        K.sort_within_rows(ptr, perm, cols)
+        r, c, v, inverse = K.merge_duplicates(perm, rows, cols, values)
+        return r.copy(), c.copy(), v.copy(), inverse
+
+    def to_dense(self, rows, cols, values, shape):
+        out = np.zeros(shape, dtype=values.dtype)
+        K.scatter_add_2d(rows, cols, values, out)
+        return out
+
+    # ---- products ---------------------------------------------------------------
+    def spmm(self, crow, col, values, b, *, alpha=1, beta=0, c=None, perm=None,
+             conj=False):
+        dt = values.dtype
+        n_rows = crow.shape[0] - 1
+        p = b.shape[1]
+        b = _c_contig(b)
+        use_c = c is not None
+        if use_c:
+            # The kernel reads c[i, :] before writing out[i, :]: a fresh C-ordered copy of
+            # c can serve as the output itself (one m x p array instead of two).
+            out = np.array(np.broadcast_to(c, (n_rows, p)), dtype=dt, order="C")
+            c_arg = out
+        else:
+            out = np.empty((n_rows, p), dtype=dt)
+            c_arg = out
+        if n_rows == 0 or p == 0:
+            if use_c and p:
+                out *= dt.type(beta)
+            return out
+        cost = crow.astype(np.int64) + np.arange(n_rows + 1, dtype=np.int64)
+        bounds = _chunk_bounds(cost, n_rows)
+        use_perm = perm is not None
+        perm_arg = perm if use_perm else crow[:0]
+        K.spmm_csr(bounds, crow, col, values, perm_arg, use_perm, bool(conj), b,
+                   dt.type(alpha), dt.type(beta), c_arg, use_c, out)
+        return out
+
+    def sddmm(self, rows, cols, a, b, *, alpha=1, beta=0, c=None, conj_b=False):
+        dt = a.dtype
+        nnz = rows.shape[0]
+        out = np.empty(nnz, dtype=dt)
+        if nnz == 0:
+            return out
+        a = _c_contig(a)
+        b = _c_contig(b)
+        use_c = c is not None
+        c_arg = _c_contig(c) if use_c else out
+        bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
+        K.sddmm_coo(bounds, rows, cols, a, b, bool(conj_b), dt.type(alpha), dt.type(beta),
+                    c_arg, use_c, dt.type(0), out)
+        return out
+
+    def spgemm(self, a, a_shape, b, b_shape):
+        sa = sp.csr_matrix((a[2], a[1], a[0]), shape=a_shape)
+        sb = sp.csr_matrix((b[2], b[1], b[0]), shape=b_shape)
+        prod = (sa @ sb).tocsr()
+        prod.sum_duplicates()  # sorts column indices; the product has no repeats
+        rows = self.csr_to_coo(prod.indptr, prod.nnz)
+        return rows, prod.indices.astype(np.int64), prod.data.astype(a[2].dtype, copy=False)
+
+
+BACKEND = CPUBackend()

@@ -1,0 +1,33 @@
+"""gpu_sparse: differentiable sparse x dense matrix products (``torch.sparse.addmm``
+semantics) on NVIDIA GPUs through CuPy and on any machine through NumPy/SciPy.
+
+>>> import numpy as np, gpu_sparse as gs
+>>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([1.0, 2.0]), (2, 2),
+...                          requires_grad=True)
+>>> b = gs.tensor(np.ones((2, 3)), requires_grad=True)
+>>> gs.sparse.mm(a, b).sum().backward()
+>>> a.grad.values().numpy().tolist()
+[3.0, 3.0]
+"""
+
+from numpy import complex64, complex128, float16, float32, float64, int32, int64
+
+from . import autograd, sparse
+from ._device import available_backends, get_default_device, set_default_device
+from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
+from .creation import (from_dlpack, from_scipy, manual_seed, randn, sparse_coo_tensor,
+                       sparse_csr_tensor, tensor, zeros)
+from .ops import addmm, matmul, mm
+from .tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Layout", "Tensor", "strided", "sparse_coo", "sparse_csr",
+    "available_backends", "get_default_device", "set_default_device",
+    "tensor", "sparse_coo_tensor", "sparse_csr_tensor", "from_scipy", "from_dlpack",
+    "zeros", "randn", "manual_seed",
+    "addmm", "mm", "matmul", "sparse", "autograd",
+    "no_grad", "enable_grad", "is_grad_enabled", "GradcheckError",
+    "float16", "float32", "float64", "complex64", "complex128", "int32", "int64",
+]

@@ -1,0 +1,179 @@
+"""Input checks. Messages follow ``"{op}: {arg} ..., got {actual}"`` and name the bound.
+
+Checks never modify their inputs. Sparse invariant checks cost O(nnz) and are skipped
+with ``check_invariants=False``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Tuple
+
+import numpy as np
+
+from .tensor import Layout, Tensor
+
+_REAL_KINDS = "f"
+_VALUE_KINDS = "fc"
+
+
+def tensor_arg(fn: str, name: str, x: Any) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}: {name} must be a gpu_sparse Tensor, got {type(x).__name__}")
+    return x
+
+
+def same_device(fn: str, **tensors: Tensor) -> str:
+    items = [(k, t) for k, t in tensors.items() if t is not None]
+    dev = items[0][1].device
+    for k, t in items[1:]:
+        if t.device != dev:
+            first = items[0][0]
+            raise RuntimeError(f"{fn}: expected all tensors on one device, but {first} is "
+                               f"on {dev} and {k} is on {t.device}")
+    return dev
+
+
+def value_dtype(fn: str, name: str, t: Tensor) -> None:
+    """A dtype the products compute with on t's device (float or complex)."""
+    if t.dtype.kind not in _VALUE_KINDS:
+        raise TypeError(f"{fn}: {name} must have a floating point or complex dtype, got "
+                        f"{t.dtype}")
+    from ._device import get_backend
+    supported = get_backend(t.device).supported_dtypes
+    if t.dtype not in supported:
+        raise TypeError(f"{fn}: {name} has dtype {t.dtype}, which the {t.device} backend "
+                        f"does not compute with; supported: "
+                        f"{', '.join(str(d) for d in supported)}")
+
+
+def same_dtype(fn: str, **tensors: Tensor) -> np.dtype:
+    items = [(k, t) for k, t in tensors.items() if t is not None]
+    dt = items[0][1].dtype
+    for k, t in items[1:]:
+        if t.dtype != dt:
+            raise TypeError(f"{fn}: expected one dtype for all operands, but "
+                            f"{items[0][0]} is {dt} and {k} is {t.dtype} "
+                            f"(no implicit promotion)")
+    return dt
+
+
+def scalar(fn: str, name: str, s: Any, dtype: np.dtype):
+    """A Python/NumPy number usable as a scalar factor with ``dtype`` values."""
+    if isinstance(s, Tensor):
+        if s.numel() != 1:
+            raise TypeError(f"{fn}: {name} must be a number, got a tensor of shape "
+                            f"{s.shape}")
+        s = s.item()
+    if isinstance(s, np.ndarray) and s.ndim == 0:
+        s = s[()]
+    if not isinstance(s, numbers.Number):
+        raise TypeError(f"{fn}: {name} must be a number, got {type(s).__name__}")
+    is_complex = isinstance(s, (complex, np.complexfloating))
+    if is_complex and dtype.kind != "c":
+        raise TypeError(f"{fn}: {name} is complex ({s}) but the tensors are {dtype}; "
+                        f"complex scalars need complex tensors")
+    return complex(s) if is_complex else float(s)
+
+
+def dense_2d(fn: str, name: str, t: Tensor) -> None:
+    if t.layout is not Layout.strided:
+        raise ValueError(f"{fn}: {name} must be a strided (dense) tensor, got layout "
+                         f"{t.layout.value}")
+    if t.ndim != 2:
+        raise ValueError(f"{fn}: {name} must be a 2-D matrix, got {t.ndim}-D tensor of "
+                         f"shape {t.shape}")
+
+
+def sparse_2d(fn: str, name: str, t: Tensor) -> None:
+    if t.layout is Layout.strided:
+        raise ValueError(f"{fn}: {name} must be a sparse COO or CSR tensor, got layout "
+                         f"strided")
+    if t.ndim != 2:
+        raise ValueError(f"{fn}: {name} must have 2 sparse dimensions, got shape "
+                         f"{t.shape}")
+
+
+def broadcastable(fn: str, name: str, t: Tensor, shape: Tuple[int, int]) -> None:
+    if t.layout is not Layout.strided:
+        raise ValueError(f"{fn}: {name} must be a strided (dense) tensor, got layout "
+                         f"{t.layout.value}")
+    ok = t.ndim <= 2 and all(a in (1, b) for a, b in zip(t.shape[::-1], shape[::-1]))
+    if not ok:
+        raise ValueError(f"{fn}: {name} of shape {t.shape} cannot be broadcast to the "
+                         f"result shape {shape}")
+
+
+def inner_dims(fn: str, a_name: str, a: Tensor, b_name: str, b: Tensor) -> None:
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"{fn}: {a_name} has {a.shape[1]} columns but {b_name} has "
+                         f"{b.shape[0]} rows")
+
+
+# ---- sizes and sparse invariants -------------------------------------------------------
+def size_arg(fn: str, size: Any) -> Tuple[int, int]:
+    try:
+        dims = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"{fn}: size must be a sequence of 2 integers, got "
+                        f"{type(size).__name__}") from None
+    if any(isinstance(s, (float, np.floating)) for s in size):
+        raise TypeError(f"{fn}: size must hold integers, got {tuple(size)}")
+    if len(dims) != 2:
+        raise ValueError(f"{fn}: size must have 2 dimensions (sparse matrices), got "
+                         f"{len(dims)}: {dims}")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{fn}: size must be non-negative, got {dims}")
+    if dims[0] and dims[1] and dims[0] > np.iinfo(np.int64).max // dims[1]:
+        raise ValueError(f"{fn}: size {dims} has more elements than int64 can count")
+    return dims
+
+
+def index_array(fn: str, name: str, arr, xp) -> Any:
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: {name} must have an integer dtype, got {arr.dtype}")
+    return arr
+
+
+def check_coo(fn: str, indices, values, size, xp) -> None:
+    """Index range checks for COO (O(nnz))."""
+    nnz = indices.shape[1]
+    if nnz == 0:
+        return
+    for d, name in ((0, "row"), (1, "column")):
+        lo = int(indices[d].min())
+        hi = int(indices[d].max())
+        if lo < 0:
+            raise ValueError(f"{fn}: indices has a negative {name} index ({lo})")
+        if hi >= size[d]:
+            raise ValueError(f"{fn}: indices has {name} index {hi} out of range for size "
+                             f"{tuple(size)} (must be < {size[d]})")
+
+
+def check_csr(fn: str, crow, col, values, size, xp) -> None:
+    """CSR invariants (O(m + nnz)), quoting the predicate that failed."""
+    m, n = size
+    nnz = col.shape[0]
+    if crow.shape[0] != m + 1:
+        raise ValueError(f"{fn}: crow_indices has length {crow.shape[0]} but size "
+                         f"{tuple(size)} needs m + 1 = {m + 1}")
+    first = int(crow[0])
+    last = int(crow[-1])
+    if first != 0:
+        raise ValueError(f"{fn}: `crow_indices[0] == 0` is not satisfied (got {first})")
+    if last != nnz:
+        raise ValueError(f"{fn}: `crow_indices[-1] == nnz` is not satisfied "
+                         f"(crow_indices[-1] = {last}, nnz = {nnz})")
+    if m and bool(xp.any(crow[1:] < crow[:-1])):
+        i = int(xp.argmax(crow[1:] < crow[:-1]))
+        raise ValueError(f"{fn}: `crow_indices` must be non-decreasing, but "
+                         f"crow_indices[{i + 1}] = {int(crow[i + 1])} < crow_indices[{i}] "
+                         f"= {int(crow[i])}")
+    if nnz:
+        lo = int(col.min())
+        hi = int(col.max())
+        if lo < 0:
+            raise ValueError(f"{fn}: col_indices has a negative column index ({lo})")
+        if hi >= n:
+            raise ValueError(f"{fn}: col_indices has column index {hi} out of range for "
+                             f"size {tuple(size)} (must be < {n})")

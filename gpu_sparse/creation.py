@@ -1,0 +1,355 @@
+"""Constructors: dense tensors, COO and CSR tensors, SciPy and DLPack interop."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import _validate as V
+from ._device import canonical_device, get_backend
+from .tensor import Layout, Tensor
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator used by :func:`randn`."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def _device_of_array(data: Any) -> Optional[str]:
+    mod = type(data).__module__
+    if mod.startswith("cupy"):
+        return f"cuda:{data.device.id}"
+    if hasattr(data, "__dlpack_device__") and not isinstance(data, np.ndarray):
+        kind, idx = data.__dlpack_device__()
+        if int(kind) == 2:  # kDLCUDA
+            return f"cuda:{idx}"
+    return None
+
+
+def _infer_dtype(data: Any, dtype: Any):
+    if dtype is not None:
+        return np.dtype(dtype)
+    if hasattr(data, "dtype"):
+        return None  # keep the array's own dtype
+    # Python scalars / nested lists follow PyTorch: float -> float32, complex -> complex64
+    arr = np.asarray(data)
+    if arr.dtype == np.float64:
+        return np.dtype(np.float32)
+    if arr.dtype == np.complex128:
+        return np.dtype(np.complex64)
+    return None
+
+
+def _to_backend_array(fn: str, data: Any, dtype: Any, device: Optional[str]):
+    """(device, array) for ``data`` moved to ``device`` (default: where data lives)."""
+    if isinstance(data, Tensor):
+        data = data.detach().to_dense()._data
+    src = _device_of_array(data)
+    dev = canonical_device(device if device is not None else (src or None), fn)
+    be = get_backend(dev)
+    dt = _infer_dtype(data, dtype)
+    if src is not None and dev.startswith("cuda"):
+        import cupy
+        with cupy.cuda.Device(int(dev.split(":")[1])):
+            arr = cupy.asarray(data if type(data).__module__.startswith("cupy")
+                               else cupy.from_dlpack(data), dtype=dt)
+    else:
+        try:
+            arr = be.asarray(data, dtype=dt)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{fn}: cannot convert data of type {type(data).__name__} to "
+                            f"an array: {e}") from None
+    if arr.dtype == object:
+        raise TypeError(f"{fn}: data has no numeric dtype (got object array)")
+    return dev, arr
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A dense tensor holding a copy of ``data``.
+
+    Parameters
+    ----------
+    data : scalar, nested list, numpy/cupy array, or object with ``__dlpack__``
+        Python floats become float32 and complex numbers complex64 (as in PyTorch);
+        arrays keep their dtype.
+    dtype : numpy dtype, optional
+    device : "cpu", "cuda", "cuda:N", optional
+        Default: where ``data`` lives if it is a device array, else the default device.
+    requires_grad : bool
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> t = gs.tensor([[1.0, 2.0], [3.0, 4.0]], device="cpu")
+    >>> t.shape, t.dtype
+    ((2, 2), dtype('float32'))
+    """
+    dev, arr = _to_backend_array("tensor", data, dtype, device)
+    arr = arr.copy() if _shares(arr, data) else arr
+    t = Tensor(layout=Layout.strided, shape=arr.shape, dtype=arr.dtype, device=dev, data=arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _shares(arr, data) -> bool:
+    """Whether ``arr`` may share memory with the caller's ``data``."""
+    if arr is data:
+        return True
+    base = getattr(arr, "base", None)
+    return base is not None
+
+
+def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]):
+    dev, vals = _to_backend_array(fn, values, dtype, device)
+    if vals.ndim != 1:
+        raise ValueError(f"{fn}: values must be 1-D (nnz,) (no dense dimensions), got "
+                         f"shape {tuple(vals.shape)}")
+    return dev, vals
+
+
+def _index_array(fn: str, name: str, idx: Any, dev: str):
+    be = get_backend(dev)
+    if isinstance(idx, Tensor):
+        idx = idx.detach()._data
+    src = _device_of_array(idx)
+    if src is not None and dev == "cpu":
+        raise RuntimeError(f"{fn}: {name} is on {src} but values are on cpu")
+    arr = be.asarray(idx)
+    if arr.size == 0 and arr.dtype.kind == "f":
+        arr = arr.astype(np.int64)  # [] parses as float64
+    V.index_array(fn, name, arr, be.xp)
+    return arr
+
+
+def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any = None,
+                      device: Any = None, requires_grad: bool = False,
+                      check_invariants: bool = True, is_coalesced: bool = False) -> Tensor:
+    """A sparse COO matrix from ``indices`` (2, nnz) and ``values`` (nnz,).
+
+    Duplicates are allowed (the tensor is then uncoalesced; products sum them). ``size``
+    is inferred from the largest index + 1 when omitted. The tensor keeps its own copy of
+    the arrays, in the given order.
+
+    Parameters
+    ----------
+    indices : array-like of int, shape (2, nnz)
+    values : array-like, shape (nnz,)
+    size : (m, n), optional
+    dtype, device, requires_grad : as for :func:`tensor`
+    check_invariants : bool
+        Check index ranges (O(nnz)); False skips the check for trusted input.
+    is_coalesced : bool
+        Declare the indices sorted row-major without duplicates (checked when
+        ``check_invariants``).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> a = gs.sparse_coo_tensor([[0, 1, 1], [2, 0, 0]], [1.0, 2.0, 3.0], (2, 3))
+    >>> a.to_dense().numpy().tolist()
+    [[0.0, 0.0, 1.0], [5.0, 0.0, 0.0]]
+    """
+    fn = "sparse_coo_tensor"
+    dev, vals = _values_array(fn, values, dtype, device)
+    be = get_backend(dev)
+    xp = be.xp
+    idx = _index_array(fn, "indices", indices, dev)
+    if idx.ndim == 1 and idx.shape[0] == 0:
+        idx = idx.reshape(2, 0)
+    if idx.ndim != 2 or idx.shape[0] != 2:
+        raise ValueError(f"{fn}: indices must have shape (2, nnz) for a sparse matrix, got "
+                         f"{tuple(idx.shape)}")
+    if idx.shape[1] != vals.shape[0]:
+        raise ValueError(f"{fn}: indices has {idx.shape[1]} entries but values has "
+                         f"{vals.shape[0]} (they must be equal)")
+    idx = xp.ascontiguousarray(idx, dtype=np.int64)
+    if size is None:
+        if idx.shape[1] == 0:
+            size = (0, 0)
+        else:
+            if int(idx.min()) < 0:
+                raise ValueError(f"{fn}: indices has a negative index ({int(idx.min())})")
+            size = (int(idx[0].max()) + 1, int(idx[1].max()) + 1)
+    size = V.size_arg(fn, size)
+    if check_invariants:
+        V.check_coo(fn, idx, vals, size, xp)
+        if is_coalesced and idx.shape[1] > 1:
+            keys = idx[0] * size[1] + idx[1]
+            if not bool(xp.all(keys[1:] > keys[:-1])):
+                raise ValueError(f"{fn}: is_coalesced=True but indices are not sorted "
+                                 f"row-major without duplicates")
+    if _shares(idx, indices):
+        idx = idx.copy()
+    vals = xp.ascontiguousarray(vals)
+    if _shares(vals, values):
+        vals = vals.copy()
+    t = Tensor(layout=Layout.sparse_coo, shape=size, dtype=vals.dtype, device=dev,
+               indices=idx, values=vals, coalesced=is_coalesced or idx.shape[1] <= 1)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: Any = None,
+                      *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+                      check_invariants: bool = True) -> Tensor:
+    """A sparse CSR matrix from a row pointer, column indices and values.
+
+    Columns inside a row may be unsorted; repeated (row, column) entries are summed by
+    the products, as in SciPy. ``size`` defaults to ``(len(crow) - 1, max(col) + 1)``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> a = gs.sparse_csr_tensor([0, 1, 3], [2, 0, 1], [1.0, 2.0, 3.0], (2, 3))
+    >>> a.to_dense().numpy().tolist()
+    [[0.0, 0.0, 1.0], [2.0, 3.0, 0.0]]
+    """
+    fn = "sparse_csr_tensor"
+    dev, vals = _values_array(fn, values, dtype, device)
+    be = get_backend(dev)
+    xp = be.xp
+    crow = _index_array(fn, "crow_indices", crow_indices, dev)
+    col = _index_array(fn, "col_indices", col_indices, dev)
+    if crow.ndim != 1 or col.ndim != 1:
+        raise ValueError(f"{fn}: crow_indices and col_indices must be 1-D, got shapes "
+                         f"{tuple(crow.shape)} and {tuple(col.shape)}")
+    if col.shape[0] != vals.shape[0]:
+        raise ValueError(f"{fn}: col_indices has {col.shape[0]} entries but values has "
+                         f"{vals.shape[0]} (they must be equal)")
+    if crow.shape[0] == 0:
+        raise ValueError(f"{fn}: crow_indices must have at least one entry (m + 1), got 0")
+    crow = xp.ascontiguousarray(crow, dtype=np.int64)
+    col = xp.ascontiguousarray(col, dtype=np.int64)
+    if size is None:
+        n = int(col.max()) + 1 if col.shape[0] else 0
+        size = (crow.shape[0] - 1, max(n, 0))
+    size = V.size_arg(fn, size)
+    if check_invariants:
+        V.check_csr(fn, crow, col, vals, size, xp)
+    if _shares(crow, crow_indices):
+        crow = crow.copy()
+    if _shares(col, col_indices):
+        col = col.copy()
+    vals = xp.ascontiguousarray(vals)
+    if _shares(vals, values):
+        vals = vals.copy()
+    t = Tensor(layout=Layout.sparse_csr, shape=size, dtype=vals.dtype, device=dev,
+               crow=crow, col=col, values=vals)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_scipy(m: Any, *, requires_grad: bool = False) -> Tensor:
+    """A COO or CSR tensor from a ``scipy.sparse`` or ``cupyx.scipy.sparse`` matrix.
+
+    CSR input gives CSR, everything else COO (via ``tocoo()``); CuPy matrices give tensors
+    on their GPU. The arrays are copied.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, gpu_sparse as gs
+    >>> t = gs.from_scipy(sp.random(4, 5, density=0.5, format="csr", random_state=0))
+    >>> t.layout
+    gpu_sparse.sparse_csr
+    """
+    mod = type(m).__module__
+    if not (mod.startswith("scipy.sparse") or mod.startswith("cupyx.scipy.sparse")):
+        raise TypeError(f"from_scipy: m must be a scipy.sparse or cupyx.scipy.sparse "
+                        f"matrix, got {type(m).__name__}")
+    on_gpu = mod.startswith("cupyx")
+    device = f"cuda:{m.data.device.id}" if on_gpu else "cpu"
+    fmt = m.format
+    if fmt == "csr":
+        return sparse_csr_tensor(m.indptr, m.indices, m.data, m.shape, device=device,
+                                 requires_grad=requires_grad)
+    c = m.tocoo()
+    xp = get_backend(canonical_device(device, "from_scipy")).xp
+    idx = xp.stack([c.row.astype(np.int64), c.col.astype(np.int64)])
+    t = sparse_coo_tensor(idx, c.data, c.shape, device=device, requires_grad=requires_grad)
+    return t
+
+
+def from_dlpack(obj: Any) -> Tensor:
+    """A dense tensor sharing memory with a DLPack producer (NumPy, CuPy, PyTorch ...).
+
+    Examples
+    --------
+    >>> import numpy as np, gpu_sparse as gs
+    >>> a = np.arange(6.0).reshape(2, 3)
+    >>> t = gs.from_dlpack(a)
+    >>> np.shares_memory(t.numpy(), a)
+    True
+    """
+    if not hasattr(obj, "__dlpack__"):
+        raise TypeError(f"from_dlpack: obj must implement __dlpack__, got "
+                        f"{type(obj).__name__}")
+    dev = _device_of_array(obj)
+    if dev is None:
+        arr = np.from_dlpack(obj)
+        dev = "cpu"
+    else:
+        import cupy
+        arr = obj if type(obj).__module__.startswith("cupy") else cupy.from_dlpack(obj)
+        dev = canonical_device(dev, "from_dlpack")
+    return Tensor(layout=Layout.strided, shape=arr.shape, dtype=arr.dtype, device=dev,
+                  data=arr)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """A dense tensor of zeros (dtype float32 unless given).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.zeros(2, 3).shape
+    (2, 3)
+    """
+    shape = _shape_args("zeros", size)
+    dev = canonical_device(device, "zeros")
+    arr = get_backend(dev).xp.zeros(shape, dtype=np.dtype(dtype or np.float32))
+    t = Tensor(layout=Layout.strided, shape=shape, dtype=arr.dtype, device=dev, data=arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """A dense tensor of standard normal samples (complex: real and imaginary parts
+    each with variance 1/2, as in PyTorch). Seed with :func:`manual_seed`.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.manual_seed(0)
+    >>> gs.randn(2, 3, dtype="float64").dtype
+    dtype('float64')
+    """
+    shape = _shape_args("randn", size)
+    dt = np.dtype(dtype or np.float32)
+    if dt.kind == "c":
+        host = (_rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)) / np.sqrt(2)
+    elif dt.kind == "f":
+        host = _rng.standard_normal(shape)
+    else:
+        raise TypeError(f"randn: dtype must be floating point or complex, got {dt}")
+    return tensor(host.astype(dt), device=device, requires_grad=requires_grad)
+
+
+def _shape_args(fn: str, size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    try:
+        shape = tuple(int(s) for s in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: size must be integers, got {size}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{fn}: size must be non-negative, got {shape}")
+    return shape
