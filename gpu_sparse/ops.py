@@ -108,7 +108,7 @@ def sparse_addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     >>> b = gs.tensor(np.ones((2, 3)), requires_grad=True)
     >>> c = gs.tensor(np.zeros((2, 3)))
     >>> out = gs.sparse.addmm(c, a, b, beta=0.5, alpha=2.0)
-    >>> out.numpy()[:, 0].tolist()
+    >>> out.detach().numpy()[:, 0].tolist()
     [4.0, 6.0]
     >>> out.sum().backward()
     >>> a.grad.values().numpy().tolist()
