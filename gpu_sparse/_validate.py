@@ -11,10 +11,7 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from .tensor import Layout, Tensor
-
-_REAL_KINDS = "f"
-_VALUE_KINDS = "fc"
+from .tensor import Layout, Tensor, is_inexact
 
 
 def tensor_arg(fn: str, name: str, x: Any) -> Tensor:
@@ -36,7 +33,7 @@ def same_device(fn: str, **tensors: Tensor) -> str:
 
 def value_dtype(fn: str, name: str, t: Tensor) -> None:
     """A dtype the products compute with on t's device (float or complex)."""
-    if t.dtype.kind not in _VALUE_KINDS:
+    if not is_inexact(t.dtype):
         raise TypeError(f"{fn}: {name} must have a floating point or complex dtype, got "
                         f"{t.dtype}")
     from ._device import get_backend

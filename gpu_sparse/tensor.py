@@ -18,6 +18,12 @@ import numpy as np
 from . import autograd
 
 
+def is_inexact(dtype) -> bool:
+    """Floating point or complex (bfloat16 from ml_dtypes included)."""
+    dt = np.dtype(dtype)
+    return dt.kind in "fc" or dt.name == "bfloat16"
+
+
 class Layout(enum.Enum):
     """Memory layout of a tensor."""
 
@@ -120,7 +126,7 @@ class Tensor:
         if self._grad_fn is not None and not flag:
             raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
                                "tensors; use detach() on a result of an operation")
-        if flag and self._dtype.kind not in "fc":
+        if flag and not is_inexact(self._dtype):
             raise RuntimeError(f"requires_grad_: only floating point and complex tensors "
                                f"can require gradients, got dtype {self._dtype}")
         self._requires_grad = flag

@@ -1,0 +1,126 @@
+// gpu_sparse common device helpers: value types, accumulator types, conversions,
+// conjugation and a deterministic warp sum.
+//
+// Value types T: float, double, gs_complex<float>, gs_complex<double>, and with
+// GPU_SPARSE_HALF defined also __half and __nv_bfloat16 (accumulated in float).
+// Index types I: int (int32) and long long (int64).
+#pragma once
+
+#ifdef GPU_SPARSE_HALF
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#endif
+
+// A complex number with the memory layout of numpy/CuPy complex64/complex128
+// (two reals, aligned to their sum), so device arrays and by-value kernel scalars match.
+template <typename R>
+struct __align__(2 * sizeof(R)) gs_complex {
+    R re, im;
+    __device__ __forceinline__ gs_complex() : re(0), im(0) {}
+    __device__ __forceinline__ gs_complex(R r) : re(r), im(0) {}
+    __device__ __forceinline__ gs_complex(R r, R i) : re(r), im(i) {}
+};
+
+template <typename R>
+__device__ __forceinline__ gs_complex<R> operator+(gs_complex<R> a, gs_complex<R> b) {
+    return gs_complex<R>(a.re + b.re, a.im + b.im);
+}
+template <typename R>
+__device__ __forceinline__ gs_complex<R> operator*(gs_complex<R> a, gs_complex<R> b) {
+    return gs_complex<R>(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re);
+}
+template <typename R>
+__device__ __forceinline__ gs_complex<R>& operator+=(gs_complex<R>& a, gs_complex<R> b) {
+    a.re += b.re;
+    a.im += b.im;
+    return a;
+}
+
+typedef gs_complex<float> gs_c64;
+typedef gs_complex<double> gs_c128;
+
+// Accumulator type of each value type.
+template <typename T> struct gs_acc { typedef T type; };
+#ifdef GPU_SPARSE_HALF
+template <> struct gs_acc<__half> { typedef float type; };
+template <> struct gs_acc<__nv_bfloat16> { typedef float type; };
+#endif
+
+template <typename T> using acc_t = typename gs_acc<T>::type;
+
+// value -> accumulator
+__device__ __forceinline__ float gs_load(float x) { return x; }
+__device__ __forceinline__ double gs_load(double x) { return x; }
+__device__ __forceinline__ gs_c64 gs_load(gs_c64 x) { return x; }
+__device__ __forceinline__ gs_c128 gs_load(gs_c128 x) { return x; }
+#ifdef GPU_SPARSE_HALF
+__device__ __forceinline__ float gs_load(__half x) { return __half2float(x); }
+__device__ __forceinline__ float gs_load(__nv_bfloat16 x) { return __bfloat162float(x); }
+#endif
+
+// accumulator -> value (round to nearest)
+template <typename T> __device__ __forceinline__ T gs_store(acc_t<T> x) { return x; }
+#ifdef GPU_SPARSE_HALF
+template <> __device__ __forceinline__ __half gs_store<__half>(float x) {
+    return __float2half_rn(x);
+}
+template <> __device__ __forceinline__ __nv_bfloat16 gs_store<__nv_bfloat16>(float x) {
+    return __float2bfloat16_rn(x);
+}
+#endif
+
+__device__ __forceinline__ float gs_conj(float x) { return x; }
+__device__ __forceinline__ double gs_conj(double x) { return x; }
+template <typename R>
+__device__ __forceinline__ gs_complex<R> gs_conj(gs_complex<R> x) {
+    return gs_complex<R>(x.re, -x.im);
+}
+
+__device__ __forceinline__ float gs_shfl_xor(float v, int m) {
+    return __shfl_xor_sync(0xffffffffu, v, m);
+}
+__device__ __forceinline__ double gs_shfl_xor(double v, int m) {
+    return __shfl_xor_sync(0xffffffffu, v, m);
+}
+template <typename R>
+__device__ __forceinline__ gs_complex<R> gs_shfl_xor(gs_complex<R> v, int m) {
+    return gs_complex<R>(__shfl_xor_sync(0xffffffffu, v.re, m),
+                         __shfl_xor_sync(0xffffffffu, v.im, m));
+}
+
+// Sum over the 32 lanes of a warp with a fixed butterfly: every lane gets the same,
+// bitwise reproducible result (no atomics, no order that depends on scheduling).
+template <typename A>
+__device__ __forceinline__ A gs_warp_sum(A v) {
+#pragma unroll
+    for (int m = 16; m > 0; m >>= 1) v += gs_shfl_xor(v, m);
+    return v;
+}
+
+// VEC consecutive values from ptr (16-byte vector load when VEC > 1: the caller
+// guarantees ptr is aligned to sizeof(T) * VEC), converted to the accumulator type.
+template <typename T, int VEC>
+struct __align__(sizeof(T) * VEC) gs_vec { T v[VEC]; };
+
+template <typename T, int VEC>
+__device__ __forceinline__ void gs_load_vec(const T* __restrict__ ptr, acc_t<T> (&out)[VEC]) {
+    if (VEC == 1) {
+        out[0] = gs_load(ptr[0]);
+    } else {
+        gs_vec<T, VEC> x = *reinterpret_cast<const gs_vec<T, VEC>*>(ptr);
+#pragma unroll
+        for (int q = 0; q < VEC; ++q) out[q] = gs_load(x.v[q]);
+    }
+}
+
+template <typename T, int VEC>
+__device__ __forceinline__ void gs_store_vec(T* __restrict__ ptr, const acc_t<T> (&in)[VEC]) {
+    if (VEC == 1) {
+        ptr[0] = gs_store<T>(in[0]);
+    } else {
+        gs_vec<T, VEC> x;
+#pragma unroll
+        for (int q = 0; q < VEC; ++q) x.v[q] = gs_store<T>(in[q]);
+        *reinterpret_cast<gs_vec<T, VEC>*>(ptr) = x;
+    }
+}
