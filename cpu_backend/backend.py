@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
+import weakref
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +45,9 @@ class CPUBackend:
     supported_dtypes = tuple(np.dtype(t) for t in
                              (np.float32, np.float64, np.complex64, np.complex128))
 
+    def __init__(self):
+        self._bounds: dict = {}
+
     # ---- arrays -----------------------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None) -> np.ndarray:
         mod = type(data).__module__
@@ -65,13 +70,13 @@ class CPUBackend:
         if K.is_sorted(rows):
             crow = np.searchsorted(rows, np.arange(n_rows + 1), side="left").astype(idx)
             return crow, cols.astype(idx), None
-        ptr, perm = K.counting_sort(rows, n_rows)
-        col = cols[perm].astype(idx)
-        return ptr.astype(idx), col, perm.astype(idx)
+        ptr, perm = K.counting_sort(rows, n_rows, np.empty(0, idx))
+        col = np.empty(perm.shape[0], idx)
+        K.gather(cols, perm, col)
+        return ptr, col, perm
 
     def csr_to_coo(self, crow, nnz):
-        counts = np.diff(crow.astype(np.int64))
-        return np.repeat(np.arange(crow.shape[0] - 1, dtype=np.int64), counts)
+        return np.repeat(np.arange(crow.shape[0] - 1, dtype=crow.dtype), np.diff(crow))
 
     def coalesce(self, rows, cols, values, shape):
         rows = rows.astype(np.int64, copy=False)
@@ -79,7 +84,7 @@ class CPUBackend:
         nnz = rows.shape[0]
         if K.strictly_increasing_pairs(rows, cols):
             return rows.copy(), cols.copy(), values.copy(), np.arange(nnz, dtype=np.int64)
-        ptr, perm = K.counting_sort(rows, shape[0])
+        ptr, perm = K.counting_sort(rows, shape[0], np.empty(0, np.int64))
         K.sort_within_rows(ptr, perm, cols)
         r, c, v, inverse = K.merge_duplicates(perm, rows, cols, values)
         return r.copy(), c.copy(), v.copy(), inverse
@@ -97,9 +102,12 @@ class CPUBackend:
         p = b.shape[1]
         b = _c_contig(b)
         use_c = c is not None
-        if use_c:
-            # The kernel reads c[i, :] before writing out[i, :]: a fresh C-ordered copy of
-            # c can serve as the output itself (one m x p array instead of two).
+        if use_c and c.shape == (n_rows, p) and c.dtype == dt and c.flags.c_contiguous:
+            out = np.empty((n_rows, p), dtype=dt)
+            c_arg = c
+        elif use_c:
+            # The kernel reads c[i, :] before writing out[i, :]: a C-ordered copy of a
+            # broadcast or strided c serves as the output itself.
             out = np.array(np.broadcast_to(c, (n_rows, p)), dtype=dt, order="C")
             c_arg = out
         else:
@@ -107,19 +115,33 @@ class CPUBackend:
             c_arg = out
         if n_rows == 0 or p == 0:
             if use_c and p:
-                out *= dt.type(beta)
+                out[...] = c_arg * dt.type(beta)
             return out
-        cost = crow.astype(np.int64) + np.arange(n_rows + 1, dtype=np.int64)
-        bounds = _chunk_bounds(cost, n_rows)
+        bounds = self._row_bounds(crow)
         use_perm = perm is not None
         perm_arg = perm if use_perm else crow[:0]
         K.spmm_csr(bounds, crow, col, values, perm_arg, use_perm, bool(conj), b,
                    dt.type(alpha), dt.type(beta), c_arg, use_c, out)
         return out
 
-    def sddmm(self, rows, cols, a, b, *, alpha=1, beta=0, c=None, conj_b=False):
+    def _row_bounds(self, crow):
+        """Chunks of rows with about equal (nonzeros + rows), cached per row pointer."""
+        key = id(crow)
+        hit = self._bounds.get(key)
+        if hit is not None and hit[0]() is crow:
+            return hit[1]
+        n_rows = crow.shape[0] - 1
+        cost = crow.astype(np.int64) + np.arange(n_rows + 1, dtype=np.int64)
+        bounds = _chunk_bounds(cost, n_rows)
+        if len(self._bounds) > 256:
+            self._bounds = {k: v for k, v in self._bounds.items() if v[0]() is not None}
+        self._bounds[key] = (weakref.ref(crow), bounds)
+        return bounds
+
+    def sddmm(self, rows, cols, a, b, *, alpha=1, beta=0, c=None, conj_b=False,
+              crow=None):
         dt = a.dtype
-        nnz = rows.shape[0]
+        nnz = cols.shape[0]
         out = np.empty(nnz, dtype=dt)
         if nnz == 0:
             return out
@@ -127,9 +149,12 @@ class CPUBackend:
         b = _c_contig(b)
         use_c = c is not None
         c_arg = _c_contig(c) if use_c else out
-        bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
-        K.sddmm_coo(bounds, rows, cols, a, b, bool(conj_b), dt.type(alpha), dt.type(beta),
-                    c_arg, use_c, dt.type(0), out)
+        args = (bool(conj_b), dt.type(alpha), dt.type(beta), c_arg, use_c, dt.type(0), out)
+        if rows is None:
+            K.sddmm_csr(self._row_bounds(crow), crow, cols, a, b, *args)
+        else:
+            bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
+            K.sddmm_coo(bounds, rows, cols, a, b, *args)
         return out
 
     def spgemm(self, a, a_shape, b, b_shape):
@@ -137,7 +162,7 @@ class CPUBackend:
         sb = sp.csr_matrix((b[2], b[1], b[0]), shape=b_shape)
         prod = (sa @ sb).tocsr()
         prod.sum_duplicates()  # sorts column indices; the product has no repeats
-        rows = self.csr_to_coo(prod.indptr, prod.nnz)
+        rows = self.csr_to_coo(prod.indptr, prod.nnz).astype(np.int64)
         return rows, prod.indices.astype(np.int64), prod.data.astype(a[2].dtype, copy=False)
 
 

@@ -95,14 +95,12 @@ def scale(arr, s):
 
 # ---- sparse patterns -----------------------------------------------------------------
 def coo_rows_cols(t: Tensor):
-    """(rows, cols) int64 of each stored entry in storage order (COO or CSR)."""
+    """(rows, cols) of each stored entry in storage order (COO or CSR); integer arrays,
+    int64 for COO, the cached pattern's index dtype for CSR rows."""
     if t.layout is Layout.sparse_coo:
         return t._indices[0], t._indices[1]
-    rows = t._patterns.get("rows")
-    if rows is None:
-        rows = backend_of(t).csr_to_coo(t._crow, t._nnz())
-        t._patterns["rows"] = rows
-    return rows, t._col
+    # not cached: the products walk CSR rows through crow and need no row array
+    return backend_of(t).csr_to_coo(row_pattern(t)[0], t._nnz()), t._col
 
 
 def row_pattern(t: Tensor):
@@ -151,6 +149,10 @@ def spmm_h(s: Tensor, g, alpha=1):
 
 def sddmm_on(s: Tensor, a, b, alpha=1, conj_b: bool = False, beta=0, c=None):
     """``alpha * (a @ op(b)ᵀ)`` sampled at ``s``'s stored entries (+ beta * c)."""
+    if s.layout is Layout.sparse_csr:
+        crow = row_pattern(s)[0]
+        return backend_of(s).sddmm(None, s._col, a, b, alpha=alpha, beta=beta, c=c,
+                                   conj_b=conj_b, crow=crow)
     rows, cols = coo_rows_cols(s)
     return backend_of(s).sddmm(rows, cols, a, b, alpha=alpha, beta=beta, c=c,
                                conj_b=conj_b)
@@ -211,6 +213,16 @@ def accumulate_grad(t: Tensor, existing: Optional[Tensor], g: Tensor) -> Tensor:
     return with_payload(existing, payload(existing) + payload(g))
 
 
+def may_alias(arr, others) -> bool:
+    """Whether ``arr`` may share memory with any array in ``others``."""
+    if type(arr).__module__.startswith("cupy"):
+        import cupy
+        share = cupy.may_share_memory
+    else:
+        share = np.may_share_memory
+    return any(type(o) is type(arr) and share(arr, o) for o in others)
+
+
 def add_into_grad(grad: Tensor, g: Tensor) -> None:
     """``grad += g`` in place, projecting g onto grad's layout and pattern."""
     g = project(grad, g)
@@ -228,7 +240,8 @@ def reduce_to_shape(arr, shape: Tuple[int, ...]):
     axes = tuple(i for i, s in enumerate(shape) if s == 1 and arr.shape[i] != 1)
     if axes:
         arr = arr.sum(axis=axes, keepdims=True)
-    return arr.reshape(shape)
+    xp = np if isinstance(arr, (np.ndarray, np.generic)) else __import__("cupy")
+    return xp.asarray(arr).reshape(shape)
 
 
 def to_scipy(t: Tensor):

@@ -116,6 +116,8 @@ def _run(roots, grads, capture: Optional[Sequence] = None, retain_graph: bool = 
     for t, g in zip(roots, grads):
         pending[id(t)] = _impl.accumulate_grad(t, pending.get(id(t)), g)
     captured: Dict[int, Any] = {}
+    # arrays that someone else holds: the root gradients and the grads handed to leaves
+    handed = [_impl.payload(g) for g in pending.values()]
     capture_ids = {id(t) for t in capture} if capture is not None else set()
     nodes = []
     with no_grad():
@@ -128,7 +130,9 @@ def _run(roots, grads, capture: Optional[Sequence] = None, retain_graph: bool = 
             node = t.grad_fn
             if node is None:
                 if capture is None:
-                    t._accumulate_grad(g)
+                    arr = _impl.payload(g)
+                    t._accumulate_grad(g, shared=_impl.may_alias(arr, handed))
+                    handed.append(arr)
                 continue
             if node.freed:
                 raise RuntimeError(

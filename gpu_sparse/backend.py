@@ -62,7 +62,7 @@ class Backend(Protocol):
         """
 
     def csr_to_coo(self, crow: Array, nnz: int) -> Array:
-        """Row index (nnz,) int64 of each entry of a CSR pattern."""
+        """Row index (nnz,) of each entry of a CSR pattern, in ``crow``'s dtype."""
 
     def coalesce(self, rows: Array, cols: Array, values: Array, shape: Tuple[int, int]
                  ) -> Tuple[Array, Array, Array, Array]:
@@ -84,14 +84,16 @@ class Backend(Protocol):
         the dtype of ``values``.
         """
 
-    def sddmm(self, rows: Array, cols: Array, a: Array, b: Array, *,
+    def sddmm(self, rows: Optional[Array], cols: Array, a: Array, b: Array, *,
               alpha: Any = 1, beta: Any = 0, c: Optional[Array] = None,
-              conj_b: bool = False) -> Array:
-        """Sampled dense-dense product on a COO pattern.
+              conj_b: bool = False, crow: Optional[Array] = None) -> Array:
+        """Sampled dense-dense product on a COO or CSR pattern.
 
         ``out[k] = alpha * sum_l a[rows[k], l] * op(b[cols[k], l]) + beta * c[k]`` with
         ``op = conj`` when ``conj_b``; ``a``: (m, p), ``b``: (n, p), ``c``: (nnz,) or None.
-        Reads rows of ``a`` and ``b``; never forms the dense m x n product. Returns (nnz,).
+        The row of entry k is ``rows[k]``, or, when ``rows`` is None, given by the CSR row
+        pointer ``crow`` (m + 1,). Reads rows of ``a`` and ``b``; never forms the dense
+        m x n product. Returns (nnz,).
         """
 
     def spgemm(self, a: Tuple[Array, Array, Array], a_shape: Tuple[int, int],

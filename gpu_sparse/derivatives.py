@@ -171,7 +171,7 @@ def _reduced_arr(g: Tensor, arr, shape):
 
 def _sum_grad(x: Tensor, g: Tensor) -> Tensor:
     xp = I.backend_of(g).xp
-    arr = xp.full(I.payload(x).shape, g._data.reshape(()), dtype=x.dtype)
+    arr = xp.zeros(I.payload(x).shape, dtype=x.dtype) + g._data.reshape(())
     return I.with_payload(x, arr)
 
 

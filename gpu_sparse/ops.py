@@ -400,6 +400,7 @@ def to_sparse_coo(t: Tensor) -> Tensor:
         out = I.coo(t.device, xp.stack([rows, cols]), vals, t.shape, coalesced=True)
         return record("dense_to_sparse", out, [("input", t)], _ctx(rows=rows, cols=cols))
     rows, cols = I.coo_rows_cols(t)
+    rows = rows.astype(np.int64)
     keys = rows * t.shape[1] + cols
     sorted_unique = keys.shape[0] < 2 or bool(xp.all(keys[1:] > keys[:-1]))
     out = I.coo(t.device, xp.stack([rows, cols.copy()]), t._values.copy(), t.shape,

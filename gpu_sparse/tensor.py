@@ -157,15 +157,15 @@ class Tensor:
         """
         autograd.backward(self, gradient, retain_graph=retain_graph)
 
-    def _accumulate_grad(self, g: "Tensor") -> None:
+    def _accumulate_grad(self, g: "Tensor", shared: bool) -> None:
+        """Add ``g`` into ``.grad``. Later backward calls add into the same buffer in
+        place, so a gradient whose array may also be someone else's (``shared``: the
+        user's ``gradient``, a pass-through of ``+`` reaching two leaves) is copied."""
         from . import _impl
         if not self._requires_grad:
             return
         if self._grad is None:
-            # a fresh buffer: the engine may hand over an array that is also someone
-            # else's (the user's `gradient`, a pass-through of +), and later backward
-            # calls add into this one in place
-            self._grad = _impl.clone(g)
+            self._grad = _impl.clone(g) if shared else g
         else:
             _impl.add_into_grad(self._grad, g)
 

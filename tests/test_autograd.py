@@ -123,3 +123,12 @@ def test_every_public_op_has_a_derivative_entry():
     recorded = set(re.findall(r'record\("([a-z_]+)"', src))
     assert recorded <= set(DERIVATIVES), recorded - set(DERIVATIVES)
     assert set(DERIVATIVES) <= recorded | {"add", "sub", "mul"}
+
+
+def test_pass_through_grads_do_not_alias(device):
+    x = gs.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = gs.tensor([3.0, 4.0], device=device, requires_grad=True)
+    (x + y).sum().backward()  # the same upstream array reaches both leaves
+    (x * 3.0).sum().backward()
+    np.testing.assert_allclose(host(x.grad), [4.0, 4.0])
+    np.testing.assert_allclose(host(y.grad), [1.0, 1.0])

@@ -46,5 +46,7 @@ def test_large_backward_under_1gib(device, layout):
     info = json.loads(res.stdout.strip().splitlines()[-1])
     assert info["ok"]
     # the dense 2^20 x 2^20 float32 product would need 4 TiB
-    assert info["peak"] < 2**30, f"peak RSS {info['peak'] / 2**20:.0f} MiB"
-    assert info["gpu"] < 2**30, f"GPU pool {info['gpu'] / 2**20:.0f} MiB"
+    if device == "cpu":
+        assert info["peak"] < 2**30, f"peak RSS {info['peak'] / 2**20:.0f} MiB"
+    else:  # host RSS holds the CUDA context there; the GPU pool holds the arrays
+        assert info["gpu"] < 2**30, f"GPU pool {info['gpu'] / 2**20:.0f} MiB"

@@ -100,9 +100,8 @@ class CuPyBackend:
 
     def csr_to_coo(self, crow, nnz):
         with self._device():
-            k = cupy.arange(nnz, dtype=np.int64)
-            return (cupy.searchsorted(crow.astype(np.int64), k, side="right") - 1).astype(
-                np.int64)
+            k = cupy.arange(nnz, dtype=crow.dtype)
+            return (cupy.searchsorted(crow, k, side="right") - 1).astype(crow.dtype)
 
     def coalesce(self, rows, cols, values, shape):
         with self._device():
@@ -194,8 +193,11 @@ class CuPyBackend:
              acc.type(beta), np.int32(perm is not None), np.int32(bool(conj)),
              np.int32(use_c)))
 
-    def sddmm(self, rows, cols, a, b, *, alpha=1, beta=0, c=None, conj_b=False):
+    def sddmm(self, rows, cols, a, b, *, alpha=1, beta=0, c=None, conj_b=False,
+              crow=None):
         with self._device():
+            if rows is None:
+                rows = self.csr_to_coo(crow, cols.shape[0])
             dt = a.dtype
             nnz = rows.shape[0]
             out = cupy.empty(nnz, dtype=dt)

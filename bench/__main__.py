@@ -1,0 +1,214 @@
+"""``python -m bench [--device cpu|cuda] [--quick]``: gpu_sparse against PyTorch and
+SciPy/NumPy, side by side in one run. Prints a Markdown table and writes it with a PNG
+plot to ``bench/results/``. Every case first checks gpu_sparse's forward and gradients
+against a float64 reference, so a fast wrong answer is never reported."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import pathlib
+import platform
+import sys
+import time
+
+import numpy as np
+
+import gpu_sparse as gs
+
+from . import cases as C
+from . import suite as S
+from .report import write_report
+
+MIB = 2**20
+
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+def io_bytes(case: C.Case, layout: str, itemsize: int):
+    """(inputs, outputs) bytes: indices, values, B, C, G in; out, mat1 and mat2 grads out."""
+    m, n, nnz, p = case.m, case.n, case.nnz, case.p
+    idx = 16 * nnz if layout == "coo" else 8 * (m + 1) + 8 * nnz
+    inputs = idx + itemsize * (nnz + n * p + 2 * m * p)
+    outputs = itemsize * (m * p + nnz + n * p)
+    return inputs, outputs
+
+
+def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = False):
+    rows = []
+    idx, vals, B, Cm, G = C.make_problem(case)
+    itemsize = np.dtype(case.dtype).itemsize
+    tol = 1e-4 if case.dtype == "float32" else 3e-2
+    ref = S.reference(idx, vals, B, Cm, G) if case.dtype == "float32" or device == "cpu" \
+        else S.reference(idx, vals.astype(np.float16).astype(np.float32),
+                         B.astype(np.float16).astype(np.float32), Cm.astype(np.float16)
+                         .astype(np.float32), G.astype(np.float16).astype(np.float32))
+    gpu = device != "cpu"
+    ours = {}
+    for layout in ("coo", "csr"):
+        impl = S.Ours(device, layout, idx, vals, B, Cm, G, case.dtype)
+        mem = S.first_call_memory(impl, "cupy" if gpu else None)
+        o, ga, gb = impl.results()
+        errs = (S.rel_err(o, ref[0]), S.rel_err(ga, ref[1]), S.rel_err(gb, ref[2]))
+        if max(errs) > tol:
+            raise SystemExit(f"{case.name}: gpu_sparse {layout} disagrees with the float64 "
+                             f"reference (out, mat1.grad, mat2.grad errors {errs})")
+        r = S.measure(impl, repeats)
+        r.update(impl="gpu_sparse", layout=layout, check=max(errs), mem=mem)
+        ours[layout] = r
+        rows.append(r)
+        log(f"  gpu_sparse {layout}: fwd {r['fwd']*1e3:.2f} ms, fwd+bwd {r['fb']*1e3:.2f} ms,"
+            f" check {max(errs):.1e}")
+        del impl
+    if torch is not None:
+        for layout in ("coo", "csr"):
+            dense_bytes = case.m * case.n * itemsize
+            # PyTorch's COO backward forms the dense m x n product (grad @ mat2ᵀ)
+            can_bwd = layout == "csr" or (dense_bytes <= 4 * 2**30 and not quick)
+            try:
+                impl = S.Torch(device, layout, idx, vals, B, Cm, G, case.dtype)
+                mem = S.first_call_memory(impl, "torch" if gpu else None, backward=can_bwd)
+                o, _, _ = impl.results()
+                err = S.rel_err(o, ref[0])
+                if err > tol:
+                    raise RuntimeError(f"forward disagrees with the reference ({err:.1e})")
+                r = S.measure(impl, repeats, backward=can_bwd)
+                r.update(impl="torch", layout=layout, check=err, mem=mem)
+                if not can_bwd:
+                    r["note"] = ("backward skipped in --quick (seconds per call)" if quick
+                                 else f"backward not run: needs the dense m x n product "
+                                      f"({dense_bytes / 2**30:.0f} GiB)")
+            except Exception as e:  # out of memory, unsupported: reported, not hidden
+                r = {"impl": "torch", "layout": layout, "note": f"failed: {e}"[:120]}
+            rows.append(r)
+            log(f"  torch {layout}: " + (f"fwd {r['fwd']*1e3:.2f} ms" if "fwd" in r else
+                                         r.get("note", "")))
+            del impl
+    if not gpu:
+        impl = S.SciPy(idx, vals, B, Cm, G)
+        mem = S.first_call_memory(impl)
+        o, ga, gb = impl.results()
+        err = max(S.rel_err(o, ref[0]), S.rel_err(ga, ref[1]), S.rel_err(gb, ref[2]))
+        r = S.measure(impl, repeats)
+        r.update(impl="scipy", layout="csr", check=err, mem=mem)
+        rows.append(r)
+        log(f"  scipy: fwd {r['fwd']*1e3:.2f} ms, fwd+bwd {r['fb']*1e3:.2f} ms")
+    for r in rows:
+        r["case"] = case.name
+        base = ours[r["layout"]] if r["impl"] != "gpu_sparse" else None
+        if base is not None:
+            for k in ("fwd", "bwd", "fb"):
+                if k in r and k in base:
+                    r[f"ratio_{k}"] = r[k] / base[k]
+        if "mem" in r:
+            inp, outp = io_bytes(case, r["layout"], itemsize)
+            r["mem_ratio"] = (inp + r["mem"]) / (inp + outp)
+    return rows
+
+
+def gpu_kernel_rows(case: C.Case, repeats: int, log):
+    """SpMM and SDDMM alone against the bytes-moved roofline."""
+    import cupy
+    from gpu_sparse import _impl as I
+    idx, vals, B, Cm, G = C.make_problem(case)
+    dt = np.dtype(case.dtype)
+    s = dt.itemsize
+    a = gs.sparse_coo_tensor(idx, vals.astype(dt), (case.m, case.n), device="cuda")
+    a = a.coalesce()
+    be = I.backend_of(a)
+    b = cupy.asarray(B.astype(dt))
+    c = cupy.asarray(Cm.astype(dt))
+    g = cupy.asarray(G.astype(dt))
+    m, n, nnz, p = case.m, case.n, case.nnz, case.p
+    sync = cupy.cuda.get_current_stream().synchronize
+    out = []
+    spmm_bytes = nnz * (4 + s) + 4 * (m + 1) + nnz * p * s + 2 * m * p * s
+    t = float(np.median(S.timed(lambda: I.spmm(a, b, alpha=2.0, beta=0.5, c=c), sync,
+                                repeats)))
+    out.append({"kernel": "spmm", "case": case.name, "ms": t * 1e3, "bytes": spmm_bytes})
+    rows_, cols_ = I.coo_rows_cols(a)
+    sddmm_bytes = nnz * 8 + m * p * s + nnz * p * s + nnz * s
+    t = float(np.median(S.timed(lambda: be.sddmm(rows_, cols_, g, b, alpha=2.0), sync,
+                                repeats)))
+    out.append({"kernel": "sddmm", "case": case.name, "ms": t * 1e3, "bytes": sddmm_bytes})
+    for r in out:
+        r["tbps"] = r["bytes"] / (r["ms"] * 1e-3) / 1e12
+        r["frac"] = r["tbps"] / 4.3
+        log(f"  {r['kernel']}: {r['ms']:.3f} ms, {r['tbps']:.2f} TB/s "
+            f"({100 * r['frac']:.0f}% of 4.3 TB/s)")
+    return out
+
+
+def machine(device: str) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    desc = f"{cpu}, {os.cpu_count()} cores"
+    if device != "cpu":
+        import cupy
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        desc = f"{props['name'].decode()} ({desc} host)"
+    return desc
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--quick", action="store_true", help="a small subset, under a minute")
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results"))
+    args = ap.parse_args(argv)
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(os.cpu_count() or 1)
+    repeats = args.repeats or (3 if args.quick else 5)
+    if args.quick:
+        S.TIME_BUDGET_S = 1.0
+    cases = C.cpu_cases(args.quick) if args.device == "cpu" else C.gpu_cases(args.quick)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    # compile the kernels outside the measurements
+    warm = C.Case(64, 256, 8, "uniform")
+    for layout in ("coo", "csr"):
+        S.Ours("cuda" if args.device == "cuda" else "cpu", layout,
+               *C.make_problem(warm), "float32").results()
+    t_start = time.time()
+    rows, kernel_rows = [], []
+    for case in cases:
+        log(case.name)
+        rows += run_case(case, args.device, repeats, torch, log, args.quick)
+        if args.device == "cuda":
+            kernel_rows += gpu_kernel_rows(case, repeats, log)
+    meta = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(args.device),
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "versions": (f"gpu_sparse {gs.__version__}, numpy {np.__version__}, "
+                     + (f"torch {torch.__version__}, " if torch else "torch not installed, ")
+                     + f"python {platform.python_version()}"),
+        "repeats": repeats,
+        "seconds": time.time() - t_start,
+    }
+    path = write_report(rows, kernel_rows, meta, args.device, args.quick,
+                        pathlib.Path(args.out))
+    print(path.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
