@@ -6,10 +6,13 @@ against a float64 reference, so a fast wrong answer is never reported."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import os
 import pathlib
 import platform
+import subprocess
 import sys
 import time
 
@@ -41,33 +44,46 @@ def io_bytes(case: C.Case, layout: str, itemsize: int):
     return inputs, outputs
 
 
-def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = False):
+def run_family(case: C.Case, family: str, device: str, repeats: int, quick: bool):
+    """Measure one family of implementations (gpu_sparse, torch or scipy) on a case.
+
+    Runs in a process of its own (see :func:`run_case`), so that no library's idle
+    worker threads compete with another's measurement and every peak-memory reading
+    starts from a clean heap."""
     rows = []
     idx, vals, B, Cm, G = C.make_problem(case)
     itemsize = np.dtype(case.dtype).itemsize
     tol = 1e-4 if case.dtype == "float32" else 3e-2
-    ref = S.reference(idx, vals, B, Cm, G) if case.dtype == "float32" or device == "cpu" \
-        else S.reference(idx, vals.astype(np.float16).astype(np.float32),
-                         B.astype(np.float16).astype(np.float32), Cm.astype(np.float16)
-                         .astype(np.float32), G.astype(np.float16).astype(np.float32))
+    if case.dtype == "float32":
+        ref = S.reference(idx, vals, B, Cm, G)
+    else:  # the half-precision inputs, exactly
+        h = [x.astype(case.dtype).astype(np.float32) for x in (vals, B, Cm, G)]
+        ref = S.reference(idx, *h)
     gpu = device != "cpu"
-    ours = {}
+    # load every kernel and library path once, so first-call memory counts data only
+    warm = C.make_problem(C.Case(64, 256, 8, "uniform"))
     for layout in ("coo", "csr"):
-        impl = S.Ours(device, layout, idx, vals, B, Cm, G, case.dtype)
-        mem = S.first_call_memory(impl, "cupy" if gpu else None)
-        o, ga, gb = impl.results()
-        errs = (S.rel_err(o, ref[0]), S.rel_err(ga, ref[1]), S.rel_err(gb, ref[2]))
-        if max(errs) > tol:
-            raise SystemExit(f"{case.name}: gpu_sparse {layout} disagrees with the float64 "
-                             f"reference (out, mat1.grad, mat2.grad errors {errs})")
-        r = S.measure(impl, repeats)
-        r.update(impl="gpu_sparse", layout=layout, check=max(errs), mem=mem)
-        ours[layout] = r
-        rows.append(r)
-        log(f"  gpu_sparse {layout}: fwd {r['fwd']*1e3:.2f} ms, fwd+bwd {r['fb']*1e3:.2f} ms,"
-            f" check {max(errs):.1e}")
-        del impl
-    if torch is not None:
+        try:
+            {"gpu_sparse": lambda: S.Ours(device, layout, *warm, case.dtype),
+             "torch": lambda: S.Torch(device, layout, *warm, case.dtype),
+             "scipy": lambda: S.SciPy(*warm)}[family]().results()
+        except Exception:  # a peer that cannot run this case reports it below
+            pass
+    if family == "gpu_sparse":
+        for layout in ("coo", "csr"):
+            impl = S.Ours(device, layout, idx, vals, B, Cm, G, case.dtype)
+            mem = S.first_call_memory(impl, "cupy" if gpu else None)
+            o, ga, gb = impl.results()
+            errs = (S.rel_err(o, ref[0]), S.rel_err(ga, ref[1]), S.rel_err(gb, ref[2]))
+            if max(errs) > tol:
+                raise SystemExit(f"{case.name}: gpu_sparse {layout} disagrees with the "
+                                 f"float64 reference (out, mat1.grad, mat2.grad errors "
+                                 f"{errs})")
+            r = S.measure(impl, repeats)
+            r.update(impl="gpu_sparse", layout=layout, check=max(errs), mem=mem)
+            rows.append(r)
+            del impl
+    elif family == "torch":
         for layout in ("coo", "csr"):
             dense_bytes = case.m * case.n * itemsize
             # PyTorch's COO backward forms the dense m x n product (grad @ mat2ᵀ)
@@ -88,10 +104,8 @@ def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = 
             except Exception as e:  # out of memory, unsupported: reported, not hidden
                 r = {"impl": "torch", "layout": layout, "note": f"failed: {e}"[:120]}
             rows.append(r)
-            log(f"  torch {layout}: " + (f"fwd {r['fwd']*1e3:.2f} ms" if "fwd" in r else
-                                         r.get("note", "")))
-            del impl
-    if not gpu:
+            impl = None
+    else:
         impl = S.SciPy(idx, vals, B, Cm, G)
         mem = S.first_call_memory(impl)
         o, ga, gb = impl.results()
@@ -99,7 +113,30 @@ def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = 
         r = S.measure(impl, repeats)
         r.update(impl="scipy", layout="csr", check=err, mem=mem)
         rows.append(r)
-        log(f"  scipy: fwd {r['fwd']*1e3:.2f} ms, fwd+bwd {r['fb']*1e3:.2f} ms")
+    return rows
+
+
+def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = False):
+    families = ["gpu_sparse"] + (["torch"] if torch is not None else []) + \
+        (["scipy"] if device == "cpu" else [])
+    rows = []
+    for fam in families:
+        arg = json.dumps({"case": dataclasses.asdict(case), "family": fam, "device": device,
+                          "repeats": repeats, "quick": quick, "budget": S.TIME_BUDGET_S})
+        res = subprocess.run([sys.executable, "-m", "bench.worker", arg],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise SystemExit(f"{case.name}: the {fam} measurement failed:\n"
+                             f"{res.stderr[-3000:]}")
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        for r in got:
+            what = (f"fwd {r['fwd'] * 1e3:.2f} ms" if "fwd" in r else "") + \
+                (f", fwd+bwd {r['fb'] * 1e3:.2f} ms" if "fb" in r else "") + \
+                (f" ({r['note']})" if "note" in r else "")
+            log(f"  {r['impl']} {r['layout']}: {what}")
+        rows += got
+    itemsize = np.dtype(case.dtype).itemsize
+    ours = {r["layout"]: r for r in rows if r["impl"] == "gpu_sparse"}
     for r in rows:
         r["case"] = case.name
         base = ours[r["layout"]] if r["impl"] != "gpu_sparse" else None
@@ -172,11 +209,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results"))
     args = ap.parse_args(argv)
     torch = _torch()
-    if torch is not None:
-        torch.set_num_threads(os.cpu_count() or 1)
     repeats = args.repeats or (3 if args.quick else 5)
     if args.quick:
-        S.TIME_BUDGET_S = 1.0
+        S.TIME_BUDGET_S = 0.4
     cases = C.cpu_cases(args.quick) if args.device == "cpu" else C.gpu_cases(args.quick)
 
     def log(msg):

@@ -148,9 +148,8 @@ class Ours(Impl):
         if self.layout == "coo":
             ga = self.a.grad.cpu().values().numpy()
         else:  # CSR grad values at each (row, col) of the original COO order
-            g = self.a.grad.cpu().to_scipy().tocsr()
-            g.sort_indices()
-            ga = np.asarray(g[self.idx[0], self.idx[1]]).ravel()
+            from gpu_sparse import _impl as I
+            ga = I.sample(self.a.grad.cpu(), self.idx[0], self.idx[1])
         return o, ga, gb
 
 
@@ -251,8 +250,15 @@ def rel_err(x, ref) -> float:
 
 
 # ---- timing -------------------------------------------------------------------------------
-# Each measurement stops repeating once it has spent this long (slow peers, big cases).
+# Each measurement aims at this much time: fast calls repeat more (up to 50 times, to
+# steady the median on a noisy machine), slow ones fewer (at least once).
 TIME_BUDGET_S = 3.0
+
+
+def _repeats(requested: int, first: float) -> int:
+    per = max(first, 1e-9)
+    return max(1, min(50, max(requested, int(TIME_BUDGET_S / per)),
+                      int(3 * TIME_BUDGET_S / per)))
 
 
 def timed(fn: Callable[[], None], sync: Callable[[], None], repeats: int,
@@ -262,7 +268,7 @@ def timed(fn: Callable[[], None], sync: Callable[[], None], repeats: int,
         fn()
         sync()
     first = (time.perf_counter() - t0) / max(warmup, 1)
-    repeats = max(1, min(repeats, int(TIME_BUDGET_S / max(first, 1e-9))))
+    repeats = _repeats(repeats, first)
     times = []
     for _ in range(repeats):
         sync()
@@ -302,7 +308,7 @@ def measure(impl: Impl, repeats: int, backward: bool = True) -> Dict[str, float]
         return time.perf_counter() - t0
 
     first = bwd_only()
-    n = max(1, min(repeats, int(TIME_BUDGET_S / max(first, 1e-9))))
+    n = _repeats(repeats, first)
     res["bwd"] = float(np.median([bwd_only() for _ in range(n)]))
 
     def fb():

@@ -65,6 +65,10 @@ class CPUBackend:
         return np.dtype(np.int32) if fits else np.dtype(np.int64)
 
     # ---- conversions ------------------------------------------------------------
+    def narrow_indices(self, rows, cols, n_rows, n_cols):
+        # int64 costs the CPU kernels nothing measurable; a copy would cost memory
+        return rows, cols
+
     def coo_to_csr(self, rows, cols, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
         if K.is_sorted(rows):

@@ -153,8 +153,11 @@ def sddmm_on(s: Tensor, a, b, alpha=1, conj_b: bool = False, beta=0, c=None):
         crow = row_pattern(s)[0]
         return backend_of(s).sddmm(None, s._col, a, b, alpha=alpha, beta=beta, c=c,
                                    conj_b=conj_b, crow=crow)
-    rows, cols = coo_rows_cols(s)
-    return backend_of(s).sddmm(rows, cols, a, b, alpha=alpha, beta=beta, c=c,
+    idx = s._patterns.get("coo_narrow")
+    if idx is None:
+        idx = backend_of(s).narrow_indices(s._indices[0], s._indices[1], *s.shape)
+        s._patterns["coo_narrow"] = idx
+    return backend_of(s).sddmm(idx[0], idx[1], a, b, alpha=alpha, beta=beta, c=c,
                                conj_b=conj_b)
 
 

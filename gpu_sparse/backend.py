@@ -50,6 +50,11 @@ class Backend(Protocol):
     def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
         """The index dtype this backend uses inside for a pattern of this size."""
 
+    def narrow_indices(self, rows: Array, cols: Array, n_rows: int, n_cols: int
+                       ) -> Tuple[Array, Array]:
+        """COO index arrays in the dtype this backend's kernels read fastest (int32 when
+        they fit, on a GPU); may return the inputs. Callers cache the result per pattern."""
+
     def coo_to_csr(self, rows: Array, cols: Array, n_rows: int, n_cols: int
                    ) -> Tuple[Array, Array, Optional[Array]]:
         """CSR form of a COO pattern, keeping duplicates and their relative order.

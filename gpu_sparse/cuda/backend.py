@@ -82,6 +82,11 @@ class CuPyBackend:
         return np.dtype(np.int32) if fits else np.dtype(np.int64)
 
     # ---- conversions ------------------------------------------------------------
+    def narrow_indices(self, rows, cols, n_rows, n_cols):
+        idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
+        with self._device():
+            return rows.astype(idx, copy=False), cols.astype(idx, copy=False)
+
     def coo_to_csr(self, rows, cols, n_rows, n_cols):
         with self._device():
             idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
