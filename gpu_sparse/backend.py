@@ -47,6 +47,10 @@ class Backend(Protocol):
     def to_numpy(self, a: Array) -> Any:
         """A host ``numpy.ndarray`` with the contents of ``a`` (copy for device arrays)."""
 
+    def copy(self, a: Array) -> Array:
+        """A C-contiguous copy of ``a`` in memory the kernels read fastest (on the CPU,
+        rows start on cache lines). Constructors store their data through this."""
+
     def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
         """The index dtype this backend uses inside for a pattern of this size."""
 

@@ -90,7 +90,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None,
     ((2, 2), dtype('float32'))
     """
     dev, arr = _to_backend_array("tensor", data, dtype, device)
-    arr = arr.copy() if _shares(arr, data) else arr
+    arr = get_backend(dev).copy(arr)
     t = Tensor(layout=Layout.strided, shape=arr.shape, dtype=arr.dtype, device=dev, data=arr)
     if requires_grad:
         t.requires_grad_(True)

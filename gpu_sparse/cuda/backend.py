@@ -77,6 +77,10 @@ class CuPyBackend:
     def to_numpy(self, a):
         return cupy.asnumpy(a)
 
+    def copy(self, a):
+        with self._device():
+            return cupy.ascontiguousarray(a).copy()  # CuPy allocations are 256-byte aligned
+
     def index_dtype(self, n_rows, n_cols, nnz):
         fits = max(n_rows, n_cols, nnz) <= _INT32_MAX
         return np.dtype(np.int32) if fits else np.dtype(np.int64)
