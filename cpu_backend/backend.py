@@ -114,6 +114,10 @@ class CPUBackend:
         K.gather(cols, perm, col)
         return ptr, col, perm
 
+    def csr_transpose(self, crow, col, n_rows, n_cols):
+        idx = self.index_dtype(n_rows, n_cols, col.shape[0])
+        return K.csr_transpose(crow, col, n_cols, np.empty(0, idx))
+
     def csr_to_coo(self, crow, nnz):
         return np.repeat(np.arange(crow.shape[0] - 1, dtype=crow.dtype), np.diff(crow))
 
@@ -142,13 +146,12 @@ class CPUBackend:
         b = _rows_aligned(b)
         use_c = c is not None
         out = _empty_aligned((n_rows, p), dt)
-        c_arg = out
-        if use_c and c.shape == (n_rows, p) and c.dtype == dt and c.flags.c_contiguous:
+        c_arg = out  # unread unless use_c
+        if use_c:
             c_arg = c
-        elif use_c:
-            # The kernel reads c[i, :] before writing out[i, :]: a copy of a broadcast or
-            # strided c in the output itself serves as the addend.
-            out[...] = np.broadcast_to(c, (n_rows, p))
+            if c.shape != (n_rows, p) or c.dtype != dt or not c.flags.c_contiguous:
+                # a broadcast (bias) or strided addend, materialised once
+                c_arg = np.ascontiguousarray(np.broadcast_to(c, (n_rows, p)), dtype=dt)
         if n_rows == 0 or p == 0:
             if use_c and p:
                 out[...] = c_arg * dt.type(beta)

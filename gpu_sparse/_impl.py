@@ -127,8 +127,12 @@ def col_pattern(t: Tensor):
     pat = t._patterns.get("csr_t")
     if pat is None:
         m, n = t.shape
-        rows, cols = coo_rows_cols(t)
-        pat = backend_of(t).coo_to_csr(cols, rows, n, m)
+        be = backend_of(t)
+        if t.layout is Layout.sparse_csr:
+            crow, col, _ = row_pattern(t)
+            pat = be.csr_transpose(crow, col, m, n)
+        else:
+            pat = be.coo_to_csr(t._indices[1], t._indices[0], n, m)
         t._patterns["csr_t"] = pat
     return pat
 

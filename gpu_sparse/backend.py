@@ -70,6 +70,12 @@ class Backend(Protocol):
         ``coo_to_csr(cols, rows, n_cols, n_rows)``.
         """
 
+    def csr_transpose(self, crow: Array, col: Array, n_rows: int, n_cols: int
+                      ) -> Tuple[Array, Array, Optional[Array]]:
+        """CSR form ``(crow_t, col_t, perm_t)`` of the transpose of a CSR pattern, entries
+        of each transposed row in the original row order; ``perm_t`` maps each transposed
+        entry to its position in the original values (as ``coo_to_csr``'s ``perm``)."""
+
     def csr_to_coo(self, crow: Array, nnz: int) -> Array:
         """Row index (nnz,) of each entry of a CSR pattern, in ``crow``'s dtype."""
 

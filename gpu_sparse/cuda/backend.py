@@ -107,6 +107,10 @@ class CuPyBackend:
                                      side="left").astype(idx)
             return crow, col, perm
 
+    def csr_transpose(self, crow, col, n_rows, n_cols):
+        rows = self.csr_to_coo(crow, col.shape[0])
+        return self.coo_to_csr(col, rows, n_cols, n_rows)
+
     def csr_to_coo(self, crow, nnz):
         with self._device():
             k = cupy.arange(nnz, dtype=crow.dtype)
