@@ -204,60 +204,74 @@ def gather(src, perm, out):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def sort_within_rows(ptr, perm, cols):
-    """Stable sort of each row segment perm[ptr[i]:ptr[i+1]] by cols[perm[...]], in place."""
+def sort_within_rows(ptr, perm, keys):
+    """Stable sort of each row segment [ptr[i], ptr[i+1]) of ``keys`` (the columns in
+    row order), permuting ``perm`` alongside, in place. Insertion sort for short rows (the
+    common case), a merge sort for long ones."""
     for i in prange(ptr.shape[0] - 1):
         s = ptr[i]
         e = ptr[i + 1]
         if e - s < 2:
             continue
-        sorted_ = True
-        for q in range(s, e - 1):
-            if cols[perm[q]] > cols[perm[q + 1]]:
-                sorted_ = False
-                break
-        if sorted_:
+        if e - s <= 64:
+            for q in range(s + 1, e):
+                kq = keys[q]
+                pq = perm[q]
+                r = q - 1
+                while r >= s and keys[r] > kq:
+                    keys[r + 1] = keys[r]
+                    perm[r + 1] = perm[r]
+                    r -= 1
+                keys[r + 1] = kq
+                perm[r + 1] = pq
             continue
-        seg = perm[s:e].copy()
-        keys = np.empty(e - s, np.int64)
-        for q in range(e - s):
-            keys[q] = cols[seg[q]]
-        order = np.argsort(keys, kind="mergesort")
-        for q in range(e - s):
-            perm[s + q] = seg[order[q]]
+        order = np.argsort(keys[s:e], kind="mergesort")
+        seg_k = keys[s:e][order]
+        seg_p = perm[s:e][order]
+        keys[s:e] = seg_k
+        perm[s:e] = seg_p
 
 
-@njit(cache=True, nogil=True)
-def merge_duplicates(perm, rows, cols, values):
-    """Walk entries in sorted order perm, summing runs of equal (row, col) in that order.
+@njit(parallel=True, cache=True, nogil=True)
+def merge_duplicates(ptr, perm, keys, values, want_inverse):
+    """Sum runs of equal (row, column) of a row-sorted, column-sorted pattern.
 
-    Returns (rows, cols, values, inverse) trimmed to the unique count; inverse[k] is the
-    output position of input entry k.
+    ptr[m+1], keys[nnz] (columns, sorted within rows) and perm[nnz] (input position of each
+    sorted entry) come from counting_sort + sort_within_rows. Each output entry sums its
+    duplicates in input order (deterministic). Returns (rows, cols, values, inverse), int64
+    indices; inverse[k] is the output position of input entry k (empty unless
+    want_inverse).
     """
-    nnz = perm.shape[0]
-    out_r = np.empty(nnz, np.int64)
-    out_c = np.empty(nnz, np.int64)
-    out_v = np.empty(nnz, values.dtype)
-    inverse = np.empty(nnz, np.int64)
-    n = -1
-    pr = -1
-    pc = -1
-    for q in range(nnz):
-        k = perm[q]
-        r = rows[k]
-        c = cols[k]
-        if r != pr or c != pc:
-            n += 1
-            out_r[n] = r
-            out_c[n] = c
-            out_v[n] = values[k]
-            pr = r
-            pc = c
-        else:
-            out_v[n] += values[k]
-        inverse[k] = n
-    n += 1
-    return out_r[:n], out_c[:n], out_v[:n], inverse
+    m = ptr.shape[0] - 1
+    nnz = keys.shape[0]
+    cnt = np.zeros(m + 1, np.int64)
+    for i in prange(m):
+        c = 0
+        for q in range(ptr[i], ptr[i + 1]):
+            if q == ptr[i] or keys[q] != keys[q - 1]:
+                c += 1
+        cnt[i + 1] = c
+    for i in range(m):
+        cnt[i + 1] += cnt[i]
+    n = cnt[m]
+    out_r = np.empty(n, np.int64)
+    out_c = np.empty(n, np.int64)
+    out_v = np.empty(n, values.dtype)
+    inverse = np.empty(nnz if want_inverse else 0, np.int64)
+    for i in prange(m):
+        o = cnt[i] - 1
+        for q in range(ptr[i], ptr[i + 1]):
+            k = perm[q]
+            if q == ptr[i] or keys[q] != keys[q - 1]:
+                o += 1
+                out_r[o] = i
+                out_c[o] = keys[q]
+                out_v[o] = values[k]
+            else:
+                out_v[o] += values[k]
+            if want_inverse:
+                inverse[k] = o
+    return out_r, out_c, out_v, inverse
 
 
 @njit(cache=True, nogil=True)

@@ -121,16 +121,19 @@ class CPUBackend:
     def csr_to_coo(self, crow, nnz):
         return np.repeat(np.arange(crow.shape[0] - 1, dtype=crow.dtype), np.diff(crow))
 
-    def coalesce(self, rows, cols, values, shape):
+    def coalesce(self, rows, cols, values, shape, inverse=True):
         rows = rows.astype(np.int64, copy=False)
         cols = cols.astype(np.int64, copy=False)
         nnz = rows.shape[0]
         if K.strictly_increasing_pairs(rows, cols):
-            return rows.copy(), cols.copy(), values.copy(), np.arange(nnz, dtype=np.int64)
+            inv = np.arange(nnz, dtype=np.int64) if inverse else None
+            return rows.copy(), cols.copy(), values.copy(), inv
         ptr, perm = K.counting_sort(rows, shape[0], np.empty(0, np.int64))
-        K.sort_within_rows(ptr, perm, cols)
-        r, c, v, inverse = K.merge_duplicates(perm, rows, cols, values)
-        return r.copy(), c.copy(), v.copy(), inverse
+        keys = np.empty(nnz, np.int64)
+        K.gather(cols, perm, keys)
+        K.sort_within_rows(ptr, perm, keys)
+        r, c, v, inv = K.merge_duplicates(ptr, perm, keys, values, bool(inverse))
+        return r, c, v, (inv if inverse else None)
 
     def to_dense(self, rows, cols, values, shape):
         out = np.zeros(shape, dtype=values.dtype)

@@ -187,7 +187,7 @@ def sample(g: Tensor, rows, cols):
         gr, gc = coo_rows_cols(g)
     else:
         gr, gc = g._indices[0], g._indices[1]
-    kr, kc, kv, _ = be.coalesce(gr, gc, g._values, g.shape)
+    kr, kc, kv, _ = be.coalesce(gr, gc, g._values, g.shape, inverse=False)
     n = g.shape[1]
     keys = kr * n + kc
     want = rows.astype(np.int64) * n + cols.astype(np.int64)

@@ -79,12 +79,13 @@ class Backend(Protocol):
     def csr_to_coo(self, crow: Array, nnz: int) -> Array:
         """Row index (nnz,) of each entry of a CSR pattern, in ``crow``'s dtype."""
 
-    def coalesce(self, rows: Array, cols: Array, values: Array, shape: Tuple[int, int]
-                 ) -> Tuple[Array, Array, Array, Array]:
+    def coalesce(self, rows: Array, cols: Array, values: Array, shape: Tuple[int, int],
+                 inverse: bool = True) -> Tuple[Array, Array, Array, Optional[Array]]:
         """Sort row-major and sum duplicates, keeping explicit zeros.
 
         Returns ``(rows, cols, values, inverse)`` with int64 indices; ``inverse`` (nnz_in,)
-        gives, for each input entry, the position of the output entry it was summed into.
+        gives, for each input entry, the position of the output entry it was summed into
+        (the gradient needs it; a backend may return None when ``inverse`` is False).
         Duplicates are summed in their input order (deterministic).
         """
 

@@ -16,7 +16,7 @@ import numpy as np
 from . import _impl as I
 from . import _validate as V
 from ._device import canonical_device, get_backend
-from .autograd import record
+from .autograd import is_grad_enabled, record
 from .tensor import Layout, Tensor
 
 
@@ -359,6 +359,11 @@ def sum(x: Tensor) -> Tensor:  # noqa: A001 - the Tensor method's name
 # sparse structure and conversions
 
 
+def _tracks(t: Tensor) -> bool:
+    """Whether an op on ``t`` records a node (and so must save what its backward needs)."""
+    return t.requires_grad and is_grad_enabled()
+
+
 def values(s: Tensor) -> Tensor:
     out = I.dense(s.device, s._values)
     return record("values", out, [("input", s)], _ctx(s=s))
@@ -369,7 +374,7 @@ def coalesce(s: Tensor) -> Tensor:
         return s
     be = I.backend_of(s)
     rows, cols, vals, inverse = be.coalesce(s._indices[0], s._indices[1], s._values,
-                                            s.shape)
+                                            s.shape, inverse=_tracks(s))
     out = I.coo(s.device, be.xp.stack([rows, cols]), vals, s.shape, coalesced=True)
     return record("coalesce", out, [("input", s)], _ctx(s=s, inverse=inverse))
 
@@ -420,7 +425,7 @@ def to_sparse_csr(t: Tensor) -> Tensor:
         out = I.csr(t.device, crow.astype(np.int64), cols, vals, t.shape)
         return record("dense_to_sparse", out, [("input", t)], _ctx(rows=rows, cols=cols))
     rows, cols, vals, inverse = be.coalesce(t._indices[0], t._indices[1], t._values,
-                                            t.shape)
+                                            t.shape, inverse=_tracks(t))
     crow, _, _ = be.coo_to_csr(rows, cols, m, n)
     out = I.csr(t.device, crow.astype(np.int64), cols, vals, t.shape)
     return record("coalesce", out, [("input", t)], _ctx(s=t, inverse=inverse))

@@ -116,7 +116,7 @@ class CuPyBackend:
             k = cupy.arange(nnz, dtype=crow.dtype)
             return (cupy.searchsorted(crow, k, side="right") - 1).astype(crow.dtype)
 
-    def coalesce(self, rows, cols, values, shape):
+    def coalesce(self, rows, cols, values, shape, inverse=True):
         with self._device():
             nnz = rows.shape[0]
             rows = rows.astype(np.int64, copy=False)
@@ -149,7 +149,7 @@ class CuPyBackend:
         with self._device():
             out = cupy.zeros(shape, dtype=values.dtype)
             if rows.shape[0]:
-                r, c, v, _ = self.coalesce(rows, cols, values, shape)
+                r, c, v, _ = self.coalesce(rows, cols, values, shape, inverse=False)
                 out[r, c] = v  # unique positions: no write order to depend on
             return out
 
