@@ -87,6 +87,19 @@ def spmm_csr(bounds, crow, col, vals, perm, use_perm, conj, b, alpha, beta, c, u
                     out[i, l] = alpha * out[i, l]
 
 
+@njit(inline="always", fastmath=_DOT_MATH)
+def _dot(a, i, b, j, p, conj_b, zero):
+    """sum_l a[i, l] * op(b[j, l]), op = conj when conj_b."""
+    s = zero
+    if conj_b:
+        for l in range(p):
+            s += a[i, l] * np.conj(b[j, l])
+    else:
+        for l in range(p):
+            s += a[i, l] * b[j, l]
+    return s
+
+
 @njit(parallel=True, cache=True, nogil=True, fastmath=_DOT_MATH)
 def sddmm_coo(bounds, rows, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out):
     """out[k] = alpha * sum_l a[rows[k], l] * op(b[cols[k], l]) + beta * c[k].
@@ -101,19 +114,8 @@ def sddmm_coo(bounds, rows, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out
     p = a.shape[1]
     for t in prange(bounds.shape[0] - 1):
         for k in range(bounds[t], bounds[t + 1]):
-            i = rows[k]
-            j = cols[k]
-            s = zero
-            if conj_b:
-                for l in range(p):
-                    s += a[i, l] * np.conj(b[j, l])
-            else:
-                for l in range(p):
-                    s += a[i, l] * b[j, l]
-            if use_c:
-                out[k] = alpha * s + beta * c[k]
-            else:
-                out[k] = alpha * s
+            s = _dot(a, rows[k], b, cols[k], p, conj_b, zero)
+            out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_DOT_MATH)
@@ -124,18 +126,8 @@ def sddmm_csr(bounds, crow, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out
     for t in prange(bounds.shape[0] - 1):
         for i in range(bounds[t], bounds[t + 1]):
             for k in range(crow[i], crow[i + 1]):
-                j = cols[k]
-                s = zero
-                if conj_b:
-                    for l in range(p):
-                        s += a[i, l] * np.conj(b[j, l])
-                else:
-                    for l in range(p):
-                        s += a[i, l] * b[j, l]
-                if use_c:
-                    out[k] = alpha * s + beta * c[k]
-                else:
-                    out[k] = alpha * s
+                s = _dot(a, i, b, cols[k], p, conj_b, zero)
+                out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
 @njit(cache=True, nogil=True)
