@@ -72,7 +72,7 @@ def main() -> int:
     out = pathlib.Path(__file__).parent / "results" / \
         f"conversions-cpu-{datetime.date.today().isoformat()}.md"
     out.write_text("# Coalescing and COO -> CSR vs SciPy (cpu)\n\n"
-                   f"- command: `python -m bench.conversions`\n"
+                   "- command: `python -m bench.conversions`\n"
                    "- medians of 7 after a warm-up; both sides build their matrix from the "
                    "same (2, nnz) indices in random order; results checked equal first\n\n"
                    + "\n".join(rows) + "\n")

@@ -139,6 +139,17 @@ def is_sorted(keys):
     return True
 
 
+@njit(inline="always")
+def _key_pointer(keys, n_keys, like):
+    """CSR pointer (n_keys + 1,) of integer keys in [0, n_keys): ptr[i] = #keys < i."""
+    ptr = np.zeros(n_keys + 1, like.dtype)
+    for k in range(keys.shape[0]):
+        ptr[keys[k] + 1] += 1
+    for i in range(n_keys):
+        ptr[i + 1] += ptr[i]
+    return ptr
+
+
 @njit(cache=True, nogil=True)
 def counting_sort(keys, n_keys, like):
     """Stable sort of integer keys in [0, n_keys): returns (ptr[n_keys+1], perm[nnz]).
@@ -147,11 +158,7 @@ def counting_sort(keys, n_keys, like):
     equal keys in input order. Both have the dtype of ``like`` (int32 or int64).
     """
     nnz = keys.shape[0]
-    ptr = np.zeros(n_keys + 1, like.dtype)
-    for k in range(nnz):
-        ptr[keys[k] + 1] += 1
-    for i in range(n_keys):
-        ptr[i + 1] += ptr[i]
+    ptr = _key_pointer(keys, n_keys, like)
     pos = ptr[:-1].copy()
     perm = np.empty(nnz, like.dtype)
     for k in range(nnz):
@@ -170,11 +177,7 @@ def csr_transpose(crow, col, n_cols, like):
     transposed entry q. Outputs have the dtype of ``like``.
     """
     nnz = col.shape[0]
-    ptr = np.zeros(n_cols + 1, like.dtype)
-    for k in range(nnz):
-        ptr[col[k] + 1] += 1
-    for j in range(n_cols):
-        ptr[j + 1] += ptr[j]
+    ptr = _key_pointer(col, n_cols, like)
     pos = ptr[:-1].copy()
     rows_t = np.empty(nnz, like.dtype)
     perm = np.empty(nnz, like.dtype)

@@ -3,7 +3,7 @@ kernels (SpMM with alpha/beta fused, transposed SpMM, SDDMM, coalescing)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import weakref
 

@@ -10,8 +10,6 @@ with S's own index arrays and values v.
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import _impl as I
 from .tensor import Layout, Tensor
 

@@ -235,18 +235,6 @@ def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
                   [("input", input), ("mat1", mat1), ("mat2", mat2)], ctx)
 
 
-def _dense_mm(a: Tensor, b: Tensor) -> Tensor:
-    fn = "mm"
-    V.same_device(fn, mat1=a, mat2=b)
-    V.dense_2d(fn, "mat1", a)
-    V.dense_2d(fn, "mat2", b)
-    V.inner_dims(fn, "mat1", a, "mat2", b)
-    V.value_dtype(fn, "mat1", a)
-    V.value_dtype(fn, "mat2", b)
-    V.same_dtype(fn, mat1=a, mat2=b)
-    return _addmm(fn, None, a, b, 0.0, 1.0, sparse_only=False)
-
-
 def mm(mat1: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product dispatching on layouts: sparse @ dense, sparse COO @ sparse COO
     (see :func:`gpu_sparse.sparse.mm`) or dense @ dense. Differentiable.
@@ -265,7 +253,7 @@ def mm(mat1: Tensor, mat2: Tensor) -> Tensor:
         raise ValueError("mm: dense @ sparse is not supported; mat2 has layout "
                          f"{mat2.layout.value} (compute (mat2ᵀ @ mat1ᵀ)ᵀ with a sparse "
                          "transpose instead)")
-    return _dense_mm(mat1, mat2)
+    return _addmm("mm", None, mat1, mat2, 0.0, 1.0, sparse_only=False)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

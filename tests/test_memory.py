@@ -7,8 +7,6 @@ import textwrap
 
 import pytest
 
-import gpu_sparse as gs
-
 SCRIPT = textwrap.dedent("""
     import json, resource, sys
     import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import cupy
 import numpy as np
@@ -224,8 +224,7 @@ class CuPyBackend:
                 return out
             a = cupy.ascontiguousarray(a)
             b = cupy.ascontiguousarray(b)
-            idx = np.dtype(np.int32) if max(a.shape[0], b.shape[0], nnz) <= _INT32_MAX \
-                else np.dtype(np.int64)
+            idx = self.index_dtype(a.shape[0], b.shape[0], nnz)
             rows = rows.astype(idx, copy=False)
             cols = cols.astype(idx, copy=False)
             vec = _vec_width(dt, p, a, b)
