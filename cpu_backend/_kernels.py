@@ -23,19 +23,19 @@ _DOT_MATH = {"reassoc", "contract"}
 
 
 @njit(inline="always")
-def _value(vals, perm, use_perm, conj, k):
-    v = vals[perm[k]] if use_perm else vals[k]
+def _value(vals, conj, k):
+    v = vals[k]
     return np.conj(v) if conj else v
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def spmm_csr(bounds, crow, col, vals, perm, use_perm, conj, b, alpha, beta, c, use_c, out):
-    """out[i, :] = alpha * sum_k op(vals[perm[k]]) * b[col[k], :] + beta * c[i, :].
+def spmm_csr(bounds, crow, col, vals, conj, b, alpha, beta, c, use_c, out):
+    """out[i, :] = alpha * sum_k op(vals[k]) * b[col[k], :] + beta * c[i, :].
 
     I bounds[t+1]      row chunks
     I crow[n_rows+1]   row pointer
     I col[nnz]         column of each entry
-    T vals[*]          values, read as vals[perm[k]] if use_perm else vals[k]
+    T vals[nnz]        values in CSR order (the caller gathers them through perm first)
     T b[n, p]          dense right operand
     T c[n_rows, p]     addend when use_c (must not be out)
     T out[n_rows, p]   result; row i accumulates in place, then gets alpha and beta * c
@@ -52,14 +52,14 @@ def spmm_csr(bounds, crow, col, vals, perm, use_perm, conj, b, alpha, beta, c, u
             k = crow[i]
             e = crow[i + 1]
             while k + 7 < e:
-                v0 = _value(vals, perm, use_perm, conj, k)
-                v1 = _value(vals, perm, use_perm, conj, k + 1)
-                v2 = _value(vals, perm, use_perm, conj, k + 2)
-                v3 = _value(vals, perm, use_perm, conj, k + 3)
-                v4 = _value(vals, perm, use_perm, conj, k + 4)
-                v5 = _value(vals, perm, use_perm, conj, k + 5)
-                v6 = _value(vals, perm, use_perm, conj, k + 6)
-                v7 = _value(vals, perm, use_perm, conj, k + 7)
+                v0 = _value(vals, conj, k)
+                v1 = _value(vals, conj, k + 1)
+                v2 = _value(vals, conj, k + 2)
+                v3 = _value(vals, conj, k + 3)
+                v4 = _value(vals, conj, k + 4)
+                v5 = _value(vals, conj, k + 5)
+                v6 = _value(vals, conj, k + 6)
+                v7 = _value(vals, conj, k + 7)
                 j0 = col[k]
                 j1 = col[k + 1]
                 j2 = col[k + 2]
@@ -69,12 +69,13 @@ def spmm_csr(bounds, crow, col, vals, perm, use_perm, conj, b, alpha, beta, c, u
                 j6 = col[k + 6]
                 j7 = col[k + 7]
                 for l in range(p):
-                    out[i, l] += (((v0 * b[j0, l] + v1 * b[j1, l]) + (v2 * b[j2, l] + v3 * b[j3, l]))
+                    out[i, l] += (((v0 * b[j0, l] + v1 * b[j1, l])
+                                   + (v2 * b[j2, l] + v3 * b[j3, l]))
                                   + ((v4 * b[j4, l] + v5 * b[j5, l])
                                      + (v6 * b[j6, l] + v7 * b[j7, l])))
                 k += 8
             while k < e:
-                v0 = _value(vals, perm, use_perm, conj, k)
+                v0 = _value(vals, conj, k)
                 j0 = col[k]
                 for l in range(p):
                     out[i, l] += v0 * b[j0, l]

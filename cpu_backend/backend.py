@@ -1,11 +1,12 @@
 """The CPU backend: NumPy/SciPy for conversions and sparse @ sparse, numba for the hot
-kernels (SpMM with alpha/beta fused, transposed SpMM, SDDMM, coalescing)."""
+kernels (SpMM with alpha/beta fused, transposed SpMM, SDDMM, coalescing). Implements the
+ten primitives of :class:`gpu_sparse.backend.Backend` (duck-typed: this package imports
+nothing from ``gpu_sparse``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import weakref
+from typing import Any, Optional, Tuple
 
 import numba
 import numpy as np
@@ -74,36 +75,33 @@ class CPUBackend:
     xp = np
     supported_dtypes = tuple(np.dtype(t) for t in
                              (np.float32, np.float64, np.complex64, np.complex128))
+    sparse_module = sp
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._bounds: dict = {}
 
     # ---- arrays -----------------------------------------------------------------
-    def asarray(self, data: Any, dtype: Any = None) -> np.ndarray:
+    def asarray(self, data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
         mod = type(data).__module__
         if mod.startswith("cupy"):
             data = data.get()
         elif not isinstance(data, np.ndarray) and hasattr(data, "__dlpack__"):
             data = np.from_dlpack(data)
-        return np.asarray(data, dtype=dtype)
+        arr = np.asarray(data, dtype=dtype)
+        if not copy:
+            return arr
+        out = _empty_aligned(arr.shape, arr.dtype)
+        out[...] = arr
+        return out
 
     def to_numpy(self, a: np.ndarray) -> np.ndarray:
         return a
-
-    def copy(self, a: np.ndarray) -> np.ndarray:
-        out = _empty_aligned(a.shape, a.dtype)
-        out[...] = a
-        return out
 
     def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
         fits = max(n_rows, n_cols, nnz) <= _INT32_MAX
         return np.dtype(np.int32) if fits else np.dtype(np.int64)
 
     # ---- conversions ------------------------------------------------------------
-    def narrow_indices(self, rows, cols, n_rows, n_cols):
-        # int64 costs the CPU kernels nothing measurable; a copy would cost memory
-        return rows, cols
-
     def coo_to_csr(self, rows, cols, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
         if K.is_sorted(rows):
@@ -117,9 +115,6 @@ class CPUBackend:
     def csr_transpose(self, crow, col, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, col.shape[0])
         return K.csr_transpose(crow, col, n_cols, np.empty(0, idx))
-
-    def csr_to_coo(self, crow, nnz):
-        return np.repeat(np.arange(crow.shape[0] - 1, dtype=crow.dtype), np.diff(crow))
 
     def coalesce(self, rows, cols, values, shape, inverse=True):
         rows = rows.astype(np.int64, copy=False)
@@ -167,8 +162,8 @@ class CPUBackend:
             gathered = np.empty(perm.shape[0], dtype=dt)
             K.gather(values, perm, gathered)
             values = gathered
-        K.spmm_csr(bounds, crow, col, values, crow[:0], False, bool(conj), b,
-                   dt.type(alpha), dt.type(beta), c_arg, use_c, out)
+        K.spmm_csr(bounds, crow, col, values, bool(conj), b, dt.type(alpha), dt.type(beta),
+                   c_arg, use_c, out)
         return out
 
     def _row_bounds(self, crow):
@@ -209,7 +204,7 @@ class CPUBackend:
         sb = sp.csr_matrix((b[2], b[1], b[0]), shape=b_shape)
         prod = (sa @ sb).tocsr()
         prod.sum_duplicates()  # sorts column indices; the product has no repeats
-        rows = self.csr_to_coo(prod.indptr, prod.nnz).astype(np.int64)
+        rows = np.repeat(np.arange(prod.shape[0], dtype=np.int64), np.diff(prod.indptr))
         return rows, prod.indices.astype(np.int64), prod.data.astype(a[2].dtype, copy=False)
 
 

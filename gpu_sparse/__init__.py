@@ -13,12 +13,11 @@ semantics) on NVIDIA GPUs through CuPy and on any machine through NumPy/SciPy.
 from numpy import complex64, complex128, float16, float32, float64, int32, int64
 
 from . import autograd, sparse
-from ._device import available_backends, get_default_device, set_default_device
 from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
-from .creation import (from_dlpack, from_scipy, manual_seed, randn, sparse_coo_tensor,
-                       sparse_csr_tensor, tensor, zeros)
-from .ops import addmm, matmul, mm
-from .tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
+from .backend import available_backends, get_default_device, set_default_device
+from .core.tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
+from .ops import (addmm, from_dlpack, from_scipy, manual_seed, matmul, mm, randn,
+                  sparse_coo_tensor, sparse_csr_tensor, tensor, zeros)
 
 __version__ = "0.1.0"
 

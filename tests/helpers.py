@@ -85,7 +85,7 @@ def host(t):
 def assert_on(t, device):
     """The result really came from the backend asked for (no silent NumPy fallback)."""
     assert t.device == device or t.device.startswith(device + ":"), (t.device, device)
-    arr = t._data if t.layout is gs.strided else t._values
+    arr = t.array
     expect = "numpy" if device == "cpu" else "cupy"
     assert type(arr).__module__.split(".")[0] == expect, type(arr)
 

@@ -101,15 +101,15 @@ def test_device_moves_and_dlpack(rng):
     import cupy
     a = gs.tensor(randn(rng, (4, 3), np.float32))
     g = a.to("cuda")
-    assert g.device == "cuda:0" and isinstance(g._data, cupy.ndarray)
+    assert g.device == "cuda:0" and isinstance(g.array, cupy.ndarray)
     np.testing.assert_array_equal(host(g.cpu()), host(a))
     x = cupy.arange(6, dtype=cupy.float32).reshape(2, 3)
     t = gs.from_dlpack(x)
-    assert t.device == "cuda:0" and t._data.data.ptr == x.data.ptr
+    assert t.device == "cuda:0" and t.array.data.ptr == x.data.ptr
     y = cupy.from_dlpack(t)
     assert y.data.ptr == x.data.ptr
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         tt = torch.from_dlpack(t)
         assert tt.data_ptr() == x.data.ptr
-        assert gs.from_dlpack(tt)._data.data.ptr == x.data.ptr
+        assert gs.from_dlpack(tt).array.data.ptr == x.data.ptr

@@ -1,10 +1,43 @@
-"""The CuPy backend (cuSPARSE SpMM + CUDA RawKernels). Imported only when a CUDA device
-is asked for; importing :mod:`gpu_sparse` never imports CuPy."""
+"""The CuPy backend (cuSPARSE SpMM + CUDA RawKernels).
+
+This package is the only place that imports CuPy, and only inside functions: importing
+:mod:`gpu_sparse` never imports CuPy. :func:`is_available` answers whether a GPU is usable
+without raising; :func:`get_cuda_backend` loads the backend for one device.
+"""
+
+from __future__ import annotations
 
 import functools
+from typing import Any
 
 
 @functools.lru_cache(maxsize=None)
-def get_cuda_backend(device_id: int):
+def is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU (never raises)."""
+    try:
+        import cupy
+    except Exception:
+        return False
+    try:
+        return bool(cupy.is_available())
+    except Exception:
+        return False
+
+
+def device_count() -> int:
+    """The number of CUDA devices CuPy sees."""
+    import cupy
+    return int(cupy.cuda.runtime.getDeviceCount())
+
+
+def current_device() -> int:
+    """The CUDA device CuPy currently uses."""
+    import cupy
+    return int(cupy.cuda.runtime.getDevice())
+
+
+@functools.lru_cache(maxsize=None)
+def get_cuda_backend(device_id: int) -> Any:
+    """The :class:`~gpu_sparse.cuda.backend.CuPyBackend` of one GPU (one per device)."""
     from .backend import CuPyBackend
     return CuPyBackend(device_id)

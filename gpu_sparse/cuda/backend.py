@@ -1,5 +1,10 @@
 """The CuPy backend: cuSPARSE SpMM, CUDA kernels for SDDMM, half-precision SpMM and
-deterministic coalescing. Implements :class:`gpu_sparse.backend.Backend`."""
+deterministic coalescing. Implements :class:`gpu_sparse.backend.Backend` on one GPU.
+
+Launch geometry (grid and block sizes, vector widths) and kernel instantiations come
+from :mod:`gpu_sparse.cuda.launch`, the one place the kernels' compile-time numbers are
+defined.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,14 @@ import cupy
 import numpy as np
 
 from . import _kernels as K
+from . import launch as L
+
+# This package sits below gpu_sparse.backend (it implements, never imports, the Protocol).
+Array = Any  # cupy.ndarray
+CSRForm = tuple[Array, Array, Any]  # (crow, col, perm or None)
 
 _INT32_MAX = np.iinfo(np.int32).max
-_THREADS = 256
+_KDL_CUDA = 2  # DLPack device type of CUDA memory (dlpack.h)
 
 # cuSPARSE generic API constants (cusparse.h); CuPy names only some of them.
 _SPMM_CSR_ALG3 = 12  # bitwise deterministic; opA = NON_TRANSPOSE only
@@ -29,20 +39,8 @@ def _bfloat16():
     try:
         import ml_dtypes
         return np.dtype(ml_dtypes.bfloat16)
-    except Exception:  # ml_dtypes missing: no bfloat16
+    except Exception:  # noqa: BLE001 - ml_dtypes missing or broken: no bfloat16
         return None
-
-
-def _vec_width(dtype, p: int, *arrays) -> int:
-    """Values per 16-byte load when every row start is 16-byte aligned, else 1."""
-    vec = max(1, 16 // np.dtype(dtype).itemsize)
-    if vec > 1 and p % vec == 0 and all(a.data.ptr % 16 == 0 for a in arrays):
-        return vec
-    return 1
-
-
-def _blocks(n_threads: int) -> int:
-    return max(1, (n_threads + _THREADS - 1) // _THREADS)
 
 
 class CuPyBackend:
@@ -52,7 +50,7 @@ class CuPyBackend:
     xp = cupy
 
     def __init__(self, device_id: int):
-        self.device_id = device_id
+        self._device_id = device_id
         dts = [np.float32, np.float64, np.complex64, np.complex128, np.float16]
         bf16 = _bfloat16()
         self.supported_dtypes = tuple(np.dtype(d) for d in dts) + ((bf16,) if bf16 else ())
@@ -60,38 +58,42 @@ class CuPyBackend:
         self._use_cusparse = mode != "kernel"
 
     def _device(self):
-        return cupy.cuda.Device(self.device_id)
+        return cupy.cuda.Device(self._device_id)
+
+    @property
+    def sparse_module(self) -> Any:
+        """``cupyx.scipy.sparse``, imported on first use."""
+        import cupyx.scipy.sparse
+        return cupyx.scipy.sparse
 
     # ---- arrays -----------------------------------------------------------------
-    def asarray(self, data: Any, dtype: Any = None):
+    def asarray(self, data: Any, dtype: Any = None, copy: bool = False) -> Array:
         with self._device():
-            if isinstance(data, cupy.ndarray):
-                return cupy.asarray(data, dtype=dtype)
-            if not isinstance(data, np.ndarray) and hasattr(data, "__dlpack_device__"):
+            if (not isinstance(data, (cupy.ndarray, np.ndarray))
+                    and hasattr(data, "__dlpack_device__")):
                 kind, _ = data.__dlpack_device__()
-                if int(kind) == 2:  # kDLCUDA: zero-copy
-                    return cupy.asarray(cupy.from_dlpack(data), dtype=dtype)
-                data = np.from_dlpack(data)
-            return cupy.asarray(np.asarray(data), dtype=dtype)
+                if int(kind) == _KDL_CUDA:
+                    data = cupy.from_dlpack(data)  # zero-copy view of the producer's memory
+                else:
+                    data = np.from_dlpack(data)
+            if not isinstance(data, cupy.ndarray):
+                data = np.asarray(data)
+            if copy:
+                # cupy.array copies onto the current device, host data in one transfer.
+                # CuPy allocations are 256-byte aligned, so C-contiguous rows start on 16
+                # bytes whenever the vector width divides p (launch.vec_width).
+                return cupy.array(data, dtype=dtype, order="C", copy=True)
+            return cupy.asarray(data, dtype=dtype)
 
-    def to_numpy(self, a):
+    def to_numpy(self, a: Array) -> Any:
         return cupy.asnumpy(a)
 
-    def copy(self, a):
-        with self._device():
-            return cupy.ascontiguousarray(a).copy()  # CuPy allocations are 256-byte aligned
-
-    def index_dtype(self, n_rows, n_cols, nnz):
+    def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
         fits = max(n_rows, n_cols, nnz) <= _INT32_MAX
         return np.dtype(np.int32) if fits else np.dtype(np.int64)
 
     # ---- conversions ------------------------------------------------------------
-    def narrow_indices(self, rows, cols, n_rows, n_cols):
-        idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
-        with self._device():
-            return rows.astype(idx, copy=False), cols.astype(idx, copy=False)
-
-    def coo_to_csr(self, rows, cols, n_rows, n_cols):
+    def coo_to_csr(self, rows: Array, cols: Array, n_rows: int, n_cols: int) -> CSRForm:
         with self._device():
             idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
             nnz = rows.shape[0]
@@ -107,26 +109,34 @@ class CuPyBackend:
                                      side="left").astype(idx)
             return crow, col, perm
 
-    def csr_transpose(self, crow, col, n_rows, n_cols):
-        rows = self.csr_to_coo(crow, col.shape[0])
-        return self.coo_to_csr(col, rows, n_cols, n_rows)
+    def csr_transpose(self, crow: Array, col: Array, n_rows: int, n_cols: int
+                      ) -> CSRForm:
+        with self._device():
+            rows = self._csr_rows(crow, col.shape[0])
+            crow_t, col_t, perm_t = self.coo_to_csr(col, rows, n_cols, n_rows)
+            if perm_t is None:  # columns already sorted: the identity, made explicit
+                perm_t = cupy.arange(col.shape[0], dtype=crow_t.dtype)
+            return crow_t, col_t, perm_t
 
-    def csr_to_coo(self, crow, nnz):
+    def _csr_rows(self, crow: Array, nnz: int) -> Array:
+        """Row index (nnz,) of each entry of a CSR pattern, in ``crow``'s dtype."""
         with self._device():
             k = cupy.arange(nnz, dtype=crow.dtype)
             return (cupy.searchsorted(crow, k, side="right") - 1).astype(crow.dtype)
 
-    def coalesce(self, rows, cols, values, shape, inverse=True):
+    def coalesce(self, rows: Array, cols: Array, values: Array, shape: tuple[int, int],
+                 inverse: bool = True) -> tuple[Array, Array, Array, Array | None]:
         with self._device():
             nnz = rows.shape[0]
             rows = rows.astype(np.int64, copy=False)
             cols = cols.astype(np.int64, copy=False)
             if nnz == 0:
-                return rows.copy(), cols.copy(), values.copy(), cupy.zeros(0, np.int64)
+                inv = cupy.zeros(0, np.int64) if inverse else None
+                return rows.copy(), cols.copy(), values.copy(), inv
             keys = rows * shape[1] + cols
             if nnz == 1 or bool((keys[1:] > keys[:-1]).all()):
-                return (rows.copy(), cols.copy(), values.copy(),
-                        cupy.arange(nnz, dtype=np.int64))
+                inv = cupy.arange(nnz, dtype=np.int64) if inverse else None
+                return rows.copy(), cols.copy(), values.copy(), inv
             order = cupy.argsort(keys)  # stable
             sk = keys[order]
             first = cupy.empty(nnz, dtype=bool)
@@ -134,18 +144,20 @@ class CuPyBackend:
             first[1:] = sk[1:] != sk[:-1]
             starts = cupy.nonzero(first)[0].astype(np.int64)
             n_seg = int(starts.shape[0])
-            inverse = cupy.empty(nnz, dtype=np.int64)
-            inverse[order] = cupy.cumsum(first, dtype=np.int64) - 1
+            inv = None
+            if inverse:
+                inv = cupy.empty(nnz, dtype=np.int64)
+                inv[order] = cupy.cumsum(first, dtype=np.int64) - 1
             ukeys = sk[starts]
             out = cupy.empty(n_seg, dtype=values.dtype)
-            ker = K.get_kernel("segment.cu", "gpu_sparse_segment_sum",
-                               K.value_type_name(values.dtype))
-            ker((_blocks(n_seg),), (_THREADS,),
+            ker = K.get_kernel(L.segment_sum_kernel(values.dtype))
+            ker((L.segment_blocks(n_seg),), L.BLOCK,
                 (order.astype(np.int64), starts, np.int64(n_seg), np.int64(nnz),
                  cupy.ascontiguousarray(values), out))
-            return ukeys // shape[1], ukeys % shape[1], out, inverse
+            return ukeys // shape[1], ukeys % shape[1], out, inv
 
-    def to_dense(self, rows, cols, values, shape):
+    def to_dense(self, rows: Array, cols: Array, values: Array, shape: tuple[int, int]
+                 ) -> Array:
         with self._device():
             out = cupy.zeros(shape, dtype=values.dtype)
             if rows.shape[0]:
@@ -154,8 +166,9 @@ class CuPyBackend:
             return out
 
     # ---- products ---------------------------------------------------------------
-    def spmm(self, crow, col, values, b, *, alpha=1, beta=0, c=None, perm=None,
-             conj=False):
+    def spmm(self, crow: Array, col: Array, values: Array, b: Array, *,
+             alpha: Any = 1, beta: Any = 0, c: Array | None = None,
+             perm: Array | None = None, conj: bool = False) -> Array:
         with self._device():
             dt = values.dtype
             n_rows = crow.shape[0] - 1
@@ -181,7 +194,9 @@ class CuPyBackend:
                     _cusparse_spmm(crow, col, cupy.ascontiguousarray(vals), b, out, alpha,
                                    beta if use_c else 0, dt)
                     return out
-                except Exception as e:  # NOT_SUPPORTED etc.: our kernel is exact too
+                except Exception as e:  # noqa: BLE001
+                    # whatever cuSPARSE or CuPy's binding raises (NOT_SUPPORTED, a missing
+                    # symbol): our kernel computes the same product, deterministically too
                     warnings.warn(f"cuSPARSE SpMM failed ({e}); using gpu_sparse's CUDA "
                                   f"kernel from now on", CuSparseFallbackWarning)
                     self._use_cusparse = False
@@ -192,27 +207,26 @@ class CuPyBackend:
             return out
 
     def _spmm_kernel(self, crow, col, values, perm, conj, b, out, alpha, beta, use_c):
+        """``out = alpha * op(S) @ b + beta * out`` with gpu_sparse's kernel (``out``
+        holds ``c`` when ``use_c``; the kernel reads it before writing)."""
         dt = values.dtype
         n_rows, p = out.shape
-        vec = _vec_width(dt, p, b, out)
-        tiles = (p + 32 * vec - 1) // (32 * vec)
-        ker = K.get_kernel("spmm.cu", "gpu_sparse_spmm_csr", K.value_type_name(dt),
-                           K.index_type_name(crow.dtype), str(vec))
-        acc = K.acc_dtype(dt)
+        vec = L.vec_width(dt, p, L.aligned(b.data.ptr, out.data.ptr))
+        ker = K.get_kernel(L.spmm_kernel(dt, crow.dtype, vec))
+        acc = L.acc_dtype(dt)
         perm_arg = perm.astype(crow.dtype) if perm is not None else crow
-        ker((_blocks(n_rows * tiles * 32),), (_THREADS,),
+        ker((L.spmm_blocks(n_rows, p, vec),), L.BLOCK,
             (crow, col.astype(crow.dtype, copy=False), cupy.ascontiguousarray(values),
              perm_arg, b, out, out, np.int64(n_rows), np.int32(p), acc.type(alpha),
              acc.type(beta), np.int32(perm is not None), np.int32(bool(conj)),
              np.int32(use_c)))
 
-    def sddmm(self, rows, cols, a, b, *, alpha=1, beta=0, c=None, conj_b=False,
-              crow=None):
+    def sddmm(self, rows: Array | None, cols: Array, a: Array, b: Array, *,
+              alpha: Any = 1, beta: Any = 0, c: Array | None = None,
+              conj_b: bool = False, crow: Array | None = None) -> Array:
         with self._device():
-            if rows is None:
-                rows = self.csr_to_coo(crow, cols.shape[0])
             dt = a.dtype
-            nnz = rows.shape[0]
+            nnz = cols.shape[0]
             out = cupy.empty(nnz, dtype=dt)
             p = a.shape[1]
             if nnz == 0:
@@ -222,34 +236,39 @@ class CuPyBackend:
                 if c is not None:
                     out += c * dt.type(beta)
                 return out
+            if rows is None:
+                rows = self._csr_rows(crow, nnz)
             a = cupy.ascontiguousarray(a)
             b = cupy.ascontiguousarray(b)
+            # the core may pass indices already in index_dtype (cached per pattern): then
+            # these casts are free
             idx = self.index_dtype(a.shape[0], b.shape[0], nnz)
             rows = rows.astype(idx, copy=False)
             cols = cols.astype(idx, copy=False)
-            vec = _vec_width(dt, p, a, b)
-            ker = K.get_kernel("sddmm.cu", "gpu_sparse_sddmm_coo", K.value_type_name(dt),
-                               K.index_type_name(idx), str(vec))
-            acc = K.acc_dtype(dt)
+            vec = L.vec_width(dt, p, L.aligned(a.data.ptr, b.data.ptr))
+            ker = K.get_kernel(L.sddmm_kernel(dt, idx, vec))
+            acc = L.acc_dtype(dt)
             use_c = c is not None
             c_arg = cupy.ascontiguousarray(c) if use_c else out
-            n_warps = (nnz + 31) // 32  # GS_SDDMM_CHUNK nonzeros per warp
-            ker((_blocks(n_warps * 32),), (_THREADS,),
+            ker((L.sddmm_blocks(nnz),), L.BLOCK,
                 (rows, cols, a, b, c_arg, out, np.int64(nnz), np.int32(p), acc.type(alpha),
                  acc.type(beta), np.int32(use_c), np.int32(bool(conj_b))))
             return out
 
-    def spgemm(self, a, a_shape, b, b_shape):
+    def spgemm(self, a: tuple[Array, Array, Array], a_shape: tuple[int, int],
+               b: tuple[Array, Array, Array], b_shape: tuple[int, int]
+               ) -> tuple[Array, Array, Array]:
         import cupyx.scipy.sparse as csp
         with self._device():
             mats = []
             for (crow, col, vals), shape in ((a, a_shape), (b, b_shape)):
-                rows = self.csr_to_coo(crow, col.shape[0])
-                r, c, v, _ = self.coalesce(rows, col, vals, shape)
+                rows = self._csr_rows(crow, col.shape[0])
+                r, c, v, _ = self.coalesce(rows, col, vals, shape, inverse=False)
                 mats.append(csp.coo_matrix((v, (r, c)), shape=shape).tocsr())
             prod = mats[0] @ mats[1]
-            rows = self.csr_to_coo(prod.indptr, prod.nnz)
-            r, c, v, _ = self.coalesce(rows, prod.indices, prod.data, prod.shape)
+            rows = self._csr_rows(prod.indptr, prod.nnz)
+            r, c, v, _ = self.coalesce(rows, prod.indices, prod.data, prod.shape,
+                                       inverse=False)
             return r, c, v
 
 

@@ -1,10 +1,44 @@
-// gpu_sparse common device helpers: value types, accumulator types, conversions,
-// conjugation and a deterministic warp sum.
+// gpu_sparse common device helpers: launch-geometry checks, value types, accumulator
+// types, conversions, conjugation, warp indexing and a deterministic warp sum.
 //
 // Value types T: float, double, gs_complex<float>, gs_complex<double>, and with
 // GPU_SPARSE_HALF defined also __half and __nv_bfloat16 (accumulated in float).
 // Index types I: int (int32) and long long (int64).
+//
+// The numbers the kernels share with their launches come only as -D options from
+// gpu_sparse/cuda/launch.py (compile_options), for NVRTC and nvcc alike, so the grid
+// the backend computes and the indexing here cannot drift apart:
+//   GS_WARP_SIZE          lanes per warp
+//   GS_THREADS_PER_BLOCK  threads per block of every launch
+//   GS_SDDMM_CHUNK        nonzeros per SDDMM warp
+//   GS_SDDMM_TILES        column tiles an SDDMM warp keeps in registers
+//   GS_LOAD_BYTES         bytes of one vector load (VEC * sizeof(T) when VEC > 1)
 #pragma once
+
+#if !defined(GS_WARP_SIZE)
+#error "GS_WARP_SIZE undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
+#if !defined(GS_THREADS_PER_BLOCK)
+#error "GS_THREADS_PER_BLOCK undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
+#if !defined(GS_SDDMM_CHUNK)
+#error "GS_SDDMM_CHUNK undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
+#if !defined(GS_SDDMM_TILES)
+#error "GS_SDDMM_TILES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
+#if !defined(GS_LOAD_BYTES)
+#error "GS_LOAD_BYTES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
+
+// The shuffles below use the full-warp mask 0xffffffff, which names exactly 32 lanes;
+// another width would need other masks.
+static_assert(GS_WARP_SIZE == 32, "the warp shuffles assume 32 lanes (mask 0xffffffff)");
+// Kernels number warps from the global thread index, which matches the hardware warps
+// only when every block holds whole warps.
+static_assert(GS_THREADS_PER_BLOCK % GS_WARP_SIZE == 0,
+              "a block must hold a whole number of warps");
+static_assert(GS_SDDMM_CHUNK > 0 && GS_SDDMM_TILES > 0, "empty SDDMM chunk or tiling");
 
 #ifdef GPU_SPARSE_HALF
 #include <cuda_fp16.h>
@@ -88,19 +122,36 @@ __device__ __forceinline__ gs_complex<R> gs_shfl_xor(gs_complex<R> v, int m) {
                          __shfl_xor_sync(0xffffffffu, v.im, m));
 }
 
-// Sum over the 32 lanes of a warp with a fixed butterfly: every lane gets the same,
+// Sum over the lanes of a warp with a fixed butterfly: every lane gets the same,
 // bitwise reproducible result (no atomics, no order that depends on scheduling).
 template <typename A>
 __device__ __forceinline__ A gs_warp_sum(A v) {
 #pragma unroll
-    for (int m = 16; m > 0; m >>= 1) v += gs_shfl_xor(v, m);
+    for (int m = GS_WARP_SIZE / 2; m > 0; m >>= 1) v += gs_shfl_xor(v, m);
     return v;
 }
 
-// VEC consecutive values from ptr (16-byte vector load when VEC > 1: the caller
-// guarantees ptr is aligned to sizeof(T) * VEC), converted to the accumulator type.
+// This thread's lane, and the index of its warp in the whole (1-D) grid. Unsigned
+// arithmetic: the division by the power-of-two warp width compiles to a shift.
+__device__ __forceinline__ int gs_lane() {
+    return static_cast<int>(threadIdx.x % GS_WARP_SIZE);
+}
+__device__ __forceinline__ long long gs_grid_warp() {
+    const unsigned long long t =
+        static_cast<unsigned long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    return static_cast<long long>(t / GS_WARP_SIZE);
+}
+
+// VEC consecutive values from ptr (one GS_LOAD_BYTES vector load when VEC > 1: the
+// caller guarantees ptr is aligned to sizeof(T) * VEC), converted to the accumulator type.
 template <typename T, int VEC>
-struct __align__(sizeof(T) * VEC) gs_vec { T v[VEC]; };
+struct __align__(sizeof(T) * VEC) gs_vec {
+    // launch.vec_width picks VEC = GS_LOAD_BYTES / sizeof(T) or 1; anything else would be
+    // a load the alignment checks in Python did not vouch for
+    static_assert(VEC == 1 || sizeof(T) * VEC == GS_LOAD_BYTES,
+                  "VEC must be 1 or fill one GS_LOAD_BYTES load");
+    T v[VEC];
+};
 
 template <typename T, int VEC>
 __device__ __forceinline__ void gs_load_vec(const T* __restrict__ ptr, acc_t<T> (&out)[VEC]) {

@@ -14,13 +14,13 @@
 //
 // One warp takes GS_SDDMM_CHUNK consecutive nonzeros. Lanes split the p columns, VEC
 // consecutive columns each (p % VEC == 0 when VEC > 1). When p fits in GS_SDDMM_TILES
-// tiles of 32 * VEC columns, the warp keeps row a[i, :] in registers and reloads it only
-// when the row changes, so on row-sorted input each row of a is read once per run of
-// nonzeros. Each product is reduced with a fixed butterfly: deterministic, no atomics.
+// tiles of GS_WARP_SIZE * VEC columns, the warp keeps row a[i, :] in registers and
+// reloads it only when the row changes, so on row-sorted input each row of a is read once
+// per run of nonzeros. Each product is reduced with a fixed butterfly: deterministic, no
+// atomics. GS_* come from gpu_sparse/cuda/launch.py (see common.cuh), which also sizes
+// the grid (sddmm_blocks) and lists the instantiations (instantiations()); NVRTC compiles
+// the one CuPy asks for by name expression.
 #include "common.cuh"
-
-#define GS_SDDMM_CHUNK 32
-#define GS_SDDMM_TILES 2
 
 template <typename T, typename I, int VEC>
 __global__ void gpu_sparse_sddmm_coo(const I* __restrict__ rows, const I* __restrict__ cols,
@@ -29,12 +29,11 @@ __global__ void gpu_sparse_sddmm_coo(const I* __restrict__ rows, const I* __rest
                                      long long nnz, int p, acc_t<T> alpha, acc_t<T> beta,
                                      int use_c, int conj_b) {
     typedef acc_t<T> A;
-    const int lane = threadIdx.x & 31;
-    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
-    const long long k0 = warp * GS_SDDMM_CHUNK;
+    const int lane = gs_lane();
+    const long long k0 = gs_grid_warp() * GS_SDDMM_CHUNK;
     if (k0 >= nnz) return;
     const long long k1 = k0 + GS_SDDMM_CHUNK < nnz ? k0 + GS_SDDMM_CHUNK : nnz;
-    const int span = 32 * VEC;
+    const int span = GS_WARP_SIZE * VEC;
     const bool cached = p <= GS_SDDMM_TILES * span;
     A areg[GS_SDDMM_TILES][VEC];
     long long cur = -1;
@@ -87,23 +86,3 @@ __global__ void gpu_sparse_sddmm_coo(const I* __restrict__ rows, const I* __rest
         }
     }
 }
-
-// nvcc (the compile test) instantiates every combination; NVRTC builds only the
-// name_expressions CuPy asks for.
-#ifndef __CUDACC_RTC__
-#define GS_SDDMM_INST(T, I, V)                                                         \
-    template __global__ void gpu_sparse_sddmm_coo<T, I, V>(                            \
-        const I*, const I*, const T*, const T*, const T*, T*, long long, int, acc_t<T>, \
-        acc_t<T>, int, int);
-#define GS_SDDMM_ALL(T, V) GS_SDDMM_INST(T, int, 1) GS_SDDMM_INST(T, long long, 1) \
-    GS_SDDMM_INST(T, int, V) GS_SDDMM_INST(T, long long, V)
-GS_SDDMM_ALL(float, 4)
-GS_SDDMM_ALL(double, 2)
-GS_SDDMM_ALL(gs_c64, 2)
-GS_SDDMM_INST(gs_c128, int, 1)
-GS_SDDMM_INST(gs_c128, long long, 1)
-#ifdef GPU_SPARSE_HALF
-GS_SDDMM_ALL(__half, 8)
-GS_SDDMM_ALL(__nv_bfloat16, 8)
-#endif
-#endif

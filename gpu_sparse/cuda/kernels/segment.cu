@@ -9,8 +9,11 @@
 //   const T* vals            (nnz,)
 //   T* out                   (n_seg,)
 //
-// One thread per run, summing in input order: no atomics, so duplicates add up the same
-// way on every run (cupy's sum_duplicates uses atomicAdd and is not reproducible).
+// One thread per run (grid: gpu_sparse/cuda/launch.py segment_blocks), summing in input
+// order: no atomics, so duplicates add up the same way on every run (cupy's
+// sum_duplicates uses atomicAdd and is not reproducible). launch.py also lists the
+// instantiations (instantiations()); NVRTC compiles the one CuPy asks for by name
+// expression.
 #include "common.cuh"
 
 template <typename T>
@@ -25,26 +28,3 @@ __global__ void gpu_sparse_segment_sum(const long long* __restrict__ order,
     for (long long q = starts[s] + 1; q < e; ++q) acc += gs_load(vals[order[q]]);
     out[s] = gs_store<T>(acc);
 }
-
-#ifndef __CUDACC_RTC__
-template __global__ void gpu_sparse_segment_sum<float>(const long long*, const long long*,
-                                                       long long, long long, const float*,
-                                                       float*);
-template __global__ void gpu_sparse_segment_sum<double>(const long long*, const long long*,
-                                                        long long, long long, const double*,
-                                                        double*);
-template __global__ void gpu_sparse_segment_sum<gs_c64>(const long long*, const long long*,
-                                                        long long, long long, const gs_c64*,
-                                                        gs_c64*);
-template __global__ void gpu_sparse_segment_sum<gs_c128>(const long long*, const long long*,
-                                                         long long, long long,
-                                                         const gs_c128*, gs_c128*);
-#ifdef GPU_SPARSE_HALF
-template __global__ void gpu_sparse_segment_sum<__half>(const long long*, const long long*,
-                                                        long long, long long, const __half*,
-                                                        __half*);
-template __global__ void gpu_sparse_segment_sum<__nv_bfloat16>(
-    const long long*, const long long*, long long, long long, const __nv_bfloat16*,
-    __nv_bfloat16*);
-#endif
-#endif

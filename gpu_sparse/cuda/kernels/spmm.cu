@@ -13,10 +13,13 @@
 //   T* out          (n_rows, p)    C-contiguous
 //   long long n_rows; int p; acc_t<T> alpha, beta; int use_perm, conj, use_c
 //
-// Grid: one warp per (row, tile of 32 * VEC columns). Each lane owns VEC consecutive
-// output columns and walks the row's nonzeros in storage order, so every output element
-// is summed by one thread in a fixed order (deterministic). c[i, :] is read before
-// out[i, :] is written by the same lane, so c may alias out.
+// Grid: one warp per (row, tile of GS_WARP_SIZE * VEC columns), sized by
+// gpu_sparse/cuda/launch.py (spmm_blocks), which also defines GS_* (see common.cuh) and
+// lists the instantiations (instantiations()); NVRTC compiles the one CuPy asks for by
+// name expression. Each lane owns VEC consecutive output columns and walks the row's
+// nonzeros in storage order, so every output element is summed by one thread in a fixed
+// order (deterministic). c[i, :] is read before out[i, :] is written by the same lane, so
+// c may alias out.
 #include "common.cuh"
 
 template <typename T, typename I, int VEC>
@@ -26,9 +29,9 @@ __global__ void gpu_sparse_spmm_csr(const I* __restrict__ crow, const I* __restr
                                     long long n_rows, int p, acc_t<T> alpha, acc_t<T> beta,
                                     int use_perm, int conj, int use_c) {
     typedef acc_t<T> A;
-    const int lane = threadIdx.x & 31;
-    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
-    const int span = 32 * VEC;
+    const int lane = gs_lane();
+    const long long warp = gs_grid_warp();
+    const int span = GS_WARP_SIZE * VEC;
     const long long tiles = (p + span - 1) / span;
     const long long row = warp / tiles;
     if (row >= n_rows) return;
@@ -59,21 +62,3 @@ __global__ void gpu_sparse_spmm_csr(const I* __restrict__ crow, const I* __restr
     }
     gs_store_vec<T, VEC>(orow, res);
 }
-
-#ifndef __CUDACC_RTC__
-#define GS_SPMM_INST(T, I, V)                                                           \
-    template __global__ void gpu_sparse_spmm_csr<T, I, V>(                              \
-        const I*, const I*, const T*, const I*, const T*, const T*, T*, long long, int,  \
-        acc_t<T>, acc_t<T>, int, int, int);
-#define GS_SPMM_ALL(T, V) GS_SPMM_INST(T, int, 1) GS_SPMM_INST(T, long long, 1) \
-    GS_SPMM_INST(T, int, V) GS_SPMM_INST(T, long long, V)
-GS_SPMM_ALL(float, 4)
-GS_SPMM_ALL(double, 2)
-GS_SPMM_ALL(gs_c64, 2)
-GS_SPMM_INST(gs_c128, int, 1)
-GS_SPMM_INST(gs_c128, long long, 1)
-#ifdef GPU_SPARSE_HALF
-GS_SPMM_ALL(__half, 8)
-GS_SPMM_ALL(__nv_bfloat16, 8)
-#endif
-#endif

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from . import _validate as V
-from ._device import canonical_device, get_backend
-from .tensor import Layout, Tensor
+from ..backend import Array, canonical_device, device_of_array, get_backend
+from ..core import validate
+from ..core.tensor import Tensor
+from ..formats import COOPattern, CSRPattern, coo, csr
+from .structure import to_dense
 
 _rng = np.random.default_rng()
 
@@ -17,17 +19,6 @@ def manual_seed(seed: int) -> None:
     """Seed the generator used by :func:`randn`."""
     global _rng
     _rng = np.random.default_rng(seed)
-
-
-def _device_of_array(data: Any) -> Optional[str]:
-    mod = type(data).__module__
-    if mod.startswith("cupy"):
-        return f"cuda:{data.device.id}"
-    if hasattr(data, "__dlpack_device__") and not isinstance(data, np.ndarray):
-        kind, idx = data.__dlpack_device__()
-        if int(kind) == 2:  # kDLCUDA
-            return f"cuda:{idx}"
-    return None
 
 
 def _infer_dtype(data: Any, dtype: Any):
@@ -44,25 +35,18 @@ def _infer_dtype(data: Any, dtype: Any):
     return None
 
 
-def _to_backend_array(fn: str, data: Any, dtype: Any, device: Optional[str]):
+def _to_backend_array(fn: str, data: Any, dtype: Any, device: Optional[str]
+                      ) -> Tuple[str, Array]:
     """(device, array) for ``data`` moved to ``device`` (default: where data lives)."""
     if isinstance(data, Tensor):
-        data = data.detach().to_dense()._data
-    src = _device_of_array(data)
-    dev = canonical_device(device if device is not None else (src or None), fn)
-    be = get_backend(dev)
-    dt = _infer_dtype(data, dtype)
-    if src is not None and dev.startswith("cuda"):
-        import cupy
-        with cupy.cuda.Device(int(dev.split(":")[1])):
-            arr = cupy.asarray(data if type(data).__module__.startswith("cupy")
-                               else cupy.from_dlpack(data), dtype=dt)
-    else:
-        try:
-            arr = be.asarray(data, dtype=dt)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{fn}: cannot convert data of type {type(data).__name__} to "
-                            f"an array: {e}") from None
+        data = to_dense(data.detach()).array
+    src = device_of_array(data)
+    dev = canonical_device(device if device is not None else src, fn)
+    try:
+        arr = get_backend(dev).asarray(data, dtype=_infer_dtype(data, dtype))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{fn}: cannot convert data of type {type(data).__name__} to "
+                        f"an array: {e}") from None
     if arr.dtype == object:
         raise TypeError(f"{fn}: data has no numeric dtype (got object array)")
     return dev, arr
@@ -90,14 +74,13 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None,
     ((2, 2), dtype('float32'))
     """
     dev, arr = _to_backend_array("tensor", data, dtype, device)
-    arr = get_backend(dev).copy(arr)
-    t = Tensor(layout=Layout.strided, shape=arr.shape, dtype=arr.dtype, device=dev, data=arr)
+    t = Tensor(get_backend(dev).asarray(arr, copy=True), dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def _shares(arr, data) -> bool:
+def _shares(arr: Array, data: Any) -> bool:
     """Whether ``arr`` may share memory with the caller's ``data``."""
     if arr is data:
         return True
@@ -105,7 +88,8 @@ def _shares(arr, data) -> bool:
     return base is not None
 
 
-def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]):
+def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]
+                  ) -> Tuple[str, Array]:
     dev, vals = _to_backend_array(fn, values, dtype, device)
     if vals.ndim != 1:
         raise ValueError(f"{fn}: values must be 1-D (nnz,) (no dense dimensions), got "
@@ -113,18 +97,17 @@ def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]):
     return dev, vals
 
 
-def _index_array(fn: str, name: str, idx: Any, dev: str):
+def _index_array(fn: str, name: str, idx: Any, dev: str) -> Array:
     be = get_backend(dev)
     if isinstance(idx, Tensor):
-        idx = idx.detach()._data
-    src = _device_of_array(idx)
+        idx = idx.array
+    src = device_of_array(idx)
     if src is not None and dev == "cpu":
         raise RuntimeError(f"{fn}: {name} is on {src} but values are on cpu")
     arr = be.asarray(idx)
     if arr.size == 0 and arr.dtype.kind == "f":
         arr = arr.astype(np.int64)  # [] parses as float64
-    V.index_array(fn, name, arr, be.xp)
-    return arr
+    return validate.index_array(fn, name, arr)
 
 
 def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any = None,
@@ -157,18 +140,12 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     """
     fn = "sparse_coo_tensor"
     dev, vals = _values_array(fn, values, dtype, device)
-    be = get_backend(dev)
-    xp = be.xp
+    xp = get_backend(dev).xp
     idx = _index_array(fn, "indices", indices, dev)
     if idx.ndim == 1 and idx.shape[0] == 0:
         idx = idx.reshape(2, 0)
-    if idx.ndim != 2 or idx.shape[0] != 2:
-        raise ValueError(f"{fn}: indices must have shape (2, nnz) for a sparse matrix, got "
-                         f"{tuple(idx.shape)}")
-    if idx.shape[1] != vals.shape[0]:
-        raise ValueError(f"{fn}: indices has {idx.shape[1]} entries but values has "
-                         f"{vals.shape[0]} (they must be equal)")
-    idx = xp.ascontiguousarray(idx, dtype=np.int64)
+    coo.check_structure(fn, idx, vals.shape[0])
+    idx = xp.ascontiguousarray(idx.astype(np.int64, copy=False))
     if size is None:
         if idx.shape[1] == 0:
             size = (0, 0)
@@ -176,21 +153,15 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
             if int(idx.min()) < 0:
                 raise ValueError(f"{fn}: indices has a negative index ({int(idx.min())})")
             size = (int(idx[0].max()) + 1, int(idx[1].max()) + 1)
-    size = V.size_arg(fn, size)
+    shape = validate.size_arg(fn, size)
     if check_invariants:
-        V.check_coo(fn, idx, vals, size, xp)
-        if is_coalesced and idx.shape[1] > 1:
-            keys = idx[0] * size[1] + idx[1]
-            if not bool(xp.all(keys[1:] > keys[:-1])):
-                raise ValueError(f"{fn}: is_coalesced=True but indices are not sorted "
-                                 f"row-major without duplicates")
+        coo.check_invariants(fn, idx, shape, is_coalesced)
     if _shares(idx, indices):
         idx = idx.copy()
     vals = xp.ascontiguousarray(vals)
     if _shares(vals, values):
         vals = vals.copy()
-    t = Tensor(layout=Layout.sparse_coo, shape=size, dtype=vals.dtype, device=dev,
-               indices=idx, values=vals, coalesced=is_coalesced or idx.shape[1] <= 1)
+    t = Tensor(vals, dev, COOPattern(idx, shape, dev, coalesced=is_coalesced))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -213,8 +184,7 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     """
     fn = "sparse_csr_tensor"
     dev, vals = _values_array(fn, values, dtype, device)
-    be = get_backend(dev)
-    xp = be.xp
+    xp = get_backend(dev).xp
     crow = _index_array(fn, "crow_indices", crow_indices, dev)
     col = _index_array(fn, "col_indices", col_indices, dev)
     if crow.ndim != 1 or col.ndim != 1:
@@ -225,14 +195,15 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
                          f"{vals.shape[0]} (they must be equal)")
     if crow.shape[0] == 0:
         raise ValueError(f"{fn}: crow_indices must have at least one entry (m + 1), got 0")
-    crow = xp.ascontiguousarray(crow, dtype=np.int64)
-    col = xp.ascontiguousarray(col, dtype=np.int64)
+    crow = xp.ascontiguousarray(crow.astype(np.int64, copy=False))
+    col = xp.ascontiguousarray(col.astype(np.int64, copy=False))
     if size is None:
         n = int(col.max()) + 1 if col.shape[0] else 0
         size = (crow.shape[0] - 1, max(n, 0))
-    size = V.size_arg(fn, size)
+    shape = validate.size_arg(fn, size)
+    csr.check_structure(fn, crow, col, vals.shape[0], shape)
     if check_invariants:
-        V.check_csr(fn, crow, col, vals, size, xp)
+        csr.check_invariants(fn, crow, col, shape)
     if _shares(crow, crow_indices):
         crow = crow.copy()
     if _shares(col, col_indices):
@@ -240,8 +211,7 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     vals = xp.ascontiguousarray(vals)
     if _shares(vals, values):
         vals = vals.copy()
-    t = Tensor(layout=Layout.sparse_csr, shape=size, dtype=vals.dtype, device=dev,
-               crow=crow, col=col, values=vals)
+    t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -273,8 +243,8 @@ def from_scipy(m: Any, *, requires_grad: bool = False) -> Tensor:
     c = m.tocoo()
     xp = get_backend(canonical_device(device, "from_scipy")).xp
     idx = xp.stack([c.row.astype(np.int64), c.col.astype(np.int64)])
-    t = sparse_coo_tensor(idx, c.data, c.shape, device=device, requires_grad=requires_grad)
-    return t
+    return sparse_coo_tensor(idx, c.data, c.shape, device=device,
+                             requires_grad=requires_grad)
 
 
 def from_dlpack(obj: Any) -> Tensor:
@@ -291,16 +261,8 @@ def from_dlpack(obj: Any) -> Tensor:
     if not hasattr(obj, "__dlpack__"):
         raise TypeError(f"from_dlpack: obj must implement __dlpack__, got "
                         f"{type(obj).__name__}")
-    dev = _device_of_array(obj)
-    if dev is None:
-        arr = np.from_dlpack(obj)
-        dev = "cpu"
-    else:
-        import cupy
-        arr = obj if type(obj).__module__.startswith("cupy") else cupy.from_dlpack(obj)
-        dev = canonical_device(dev, "from_dlpack")
-    return Tensor(layout=Layout.strided, shape=arr.shape, dtype=arr.dtype, device=dev,
-                  data=arr)
+    dev = canonical_device(device_of_array(obj) or "cpu", "from_dlpack")
+    return Tensor(get_backend(dev).asarray(obj), dev)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None,
@@ -316,7 +278,7 @@ def zeros(*size: Any, dtype: Any = None, device: Any = None,
     shape = _shape_args("zeros", size)
     dev = canonical_device(device, "zeros")
     arr = get_backend(dev).xp.zeros(shape, dtype=np.dtype(dtype or np.float32))
-    t = Tensor(layout=Layout.strided, shape=shape, dtype=arr.dtype, device=dev, data=arr)
+    t = Tensor(arr, dev)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -343,7 +305,7 @@ def randn(*size: Any, dtype: Any = None, device: Any = None,
     return tensor(host.astype(dt), device=device, requires_grad=requires_grad)
 
 
-def _shape_args(fn: str, size) -> tuple:
+def _shape_args(fn: str, size: Tuple[Any, ...]) -> Tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     try:

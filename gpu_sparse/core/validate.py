@@ -1,7 +1,8 @@
-"""Input checks. Messages follow ``"{op}: {arg} ..., got {actual}"`` and name the bound.
+"""Argument checks shared by the ops and constructors.
 
-Checks never modify their inputs. Sparse invariant checks cost O(nnz) and are skipped
-with ``check_invariants=False``.
+Messages follow ``"{op}: {arg} ..., got {actual}"`` and name the bound. Checks never modify
+their inputs. The index checks of each sparse format live with the format
+(:func:`gpu_sparse.formats.coo.check`, :func:`gpu_sparse.formats.csr.check`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from .tensor import Layout, Tensor, is_inexact
+from ..backend import get_backend
+from ..formats import Layout
+from .tensor import Tensor, is_inexact
 
 
 def tensor_arg(fn: str, name: str, x: Any) -> Tensor:
@@ -36,7 +39,6 @@ def value_dtype(fn: str, name: str, t: Tensor) -> None:
     if not is_inexact(t.dtype):
         raise TypeError(f"{fn}: {name} must have a floating point or complex dtype, got "
                         f"{t.dtype}")
-    from ._device import get_backend
     supported = get_backend(t.device).supported_dtypes
     if t.dtype not in supported:
         raise TypeError(f"{fn}: {name} has dtype {t.dtype}, which the {t.device} backend "
@@ -126,51 +128,8 @@ def size_arg(fn: str, size: Any) -> Tuple[int, int]:
     return dims
 
 
-def index_array(fn: str, name: str, arr, xp) -> Any:
+def index_array(fn: str, name: str, arr: Any) -> Any:
+    """``arr`` if it has an integer dtype, else TypeError."""
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{fn}: {name} must have an integer dtype, got {arr.dtype}")
     return arr
-
-
-def check_coo(fn: str, indices, values, size, xp) -> None:
-    """Index range checks for COO (O(nnz))."""
-    nnz = indices.shape[1]
-    if nnz == 0:
-        return
-    for d, name in ((0, "row"), (1, "column")):
-        lo = int(indices[d].min())
-        hi = int(indices[d].max())
-        if lo < 0:
-            raise ValueError(f"{fn}: indices has a negative {name} index ({lo})")
-        if hi >= size[d]:
-            raise ValueError(f"{fn}: indices has {name} index {hi} out of range for size "
-                             f"{tuple(size)} (must be < {size[d]})")
-
-
-def check_csr(fn: str, crow, col, values, size, xp) -> None:
-    """CSR invariants (O(m + nnz)), quoting the predicate that failed."""
-    m, n = size
-    nnz = col.shape[0]
-    if crow.shape[0] != m + 1:
-        raise ValueError(f"{fn}: crow_indices has length {crow.shape[0]} but size "
-                         f"{tuple(size)} needs m + 1 = {m + 1}")
-    first = int(crow[0])
-    last = int(crow[-1])
-    if first != 0:
-        raise ValueError(f"{fn}: `crow_indices[0] == 0` is not satisfied (got {first})")
-    if last != nnz:
-        raise ValueError(f"{fn}: `crow_indices[-1] == nnz` is not satisfied "
-                         f"(crow_indices[-1] = {last}, nnz = {nnz})")
-    if m and bool(xp.any(crow[1:] < crow[:-1])):
-        i = int(xp.argmax(crow[1:] < crow[:-1]))
-        raise ValueError(f"{fn}: `crow_indices` must be non-decreasing, but "
-                         f"crow_indices[{i + 1}] = {int(crow[i + 1])} < crow_indices[{i}] "
-                         f"= {int(crow[i])}")
-    if nnz:
-        lo = int(col.min())
-        hi = int(col.max())
-        if lo < 0:
-            raise ValueError(f"{fn}: col_indices has a negative column index ({lo})")
-        if hi >= n:
-            raise ValueError(f"{fn}: col_indices has column index {hi} out of range for "
-                             f"size {tuple(size)} (must be < {n})")

@@ -1,25 +1,19 @@
-"""Devices, the default device, and the dispatcher from device to backend."""
+"""Devices, the default device, and the dispatcher from a device string to its backend.
+
+A device is ``"cpu"`` or ``"cuda:N"`` once canonical. :func:`get_backend` loads a backend
+lazily on first use: importing :mod:`gpu_sparse` imports neither numba's kernels' users
+nor CuPy.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
-_default_device: str | None = None
+from .. import cuda
+from .interface import Backend
 
-
-@functools.lru_cache(maxsize=None)
-def _cuda_available() -> bool:
-    """True when CuPy imports and sees at least one GPU (never raises)."""
-    try:
-        import cupy
-    except Exception:
-        return False
-    try:
-        return bool(cupy.is_available())
-    except Exception:
-        return False
+_default_device: Optional[str] = None
 
 
 def available_backends() -> Tuple[str, ...]:
@@ -31,20 +25,19 @@ def available_backends() -> Tuple[str, ...]:
     >>> "cpu" in gpu_sparse.available_backends()
     True
     """
-    return ("cpu", "cuda") if _cuda_available() else ("cpu",)
-
-
-def _cuda_device_count() -> int:
-    import cupy
-    return cupy.cuda.runtime.getDeviceCount()
+    return ("cpu", "cuda") if cuda.is_available() else ("cpu",)
 
 
 def canonical_device(device: Any, fn: str = "device") -> str:
-    """Normalise a device spec to ``"cpu"`` or ``"cuda:N"``; RuntimeError if unusable."""
+    """Normalise a device spec to ``"cpu"`` or ``"cuda:N"``.
+
+    ``None`` means the default device; objects with ``type`` and ``index`` attributes
+    (``torch.device``) are accepted. Raises TypeError for a non-string, ValueError for an
+    unknown spec and RuntimeError for a CUDA device that is not usable.
+    """
     if device is None:
         return get_default_device()
     if not isinstance(device, str):
-        # torch.device and similar objects print as their spec
         if hasattr(device, "type") and hasattr(device, "index"):
             device = device.type if device.index is None else f"{device.type}:{device.index}"
         else:
@@ -54,18 +47,17 @@ def canonical_device(device: Any, fn: str = "device") -> str:
     if spec == "cpu":
         return "cpu"
     if spec == "cuda" or spec.startswith("cuda:"):
-        if not _cuda_available():
+        if not cuda.is_available():
             raise RuntimeError(f"{fn}: device {device!r} was requested but no CUDA GPU is "
                                f"usable (CuPy is not installed or sees no GPU); "
                                f"available backends: {available_backends()}")
         if spec == "cuda":
-            import cupy
-            return f"cuda:{cupy.cuda.runtime.getDevice()}"
+            return f"cuda:{cuda.current_device()}"
         try:
             idx = int(spec[5:])
         except ValueError:
             raise ValueError(f"{fn}: cannot parse device {device!r}") from None
-        count = _cuda_device_count()
+        count = cuda.device_count()
         if not 0 <= idx < count:
             raise RuntimeError(f"{fn}: device {device!r} does not exist; "
                                f"{count} CUDA device(s) visible")
@@ -73,10 +65,21 @@ def canonical_device(device: Any, fn: str = "device") -> str:
     raise ValueError(f"{fn}: unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:N'")
 
 
+def device_of_array(data: Any) -> Optional[str]:
+    """``"cuda:N"`` for a CuPy array or a CUDA DLPack producer, else None (host data)."""
+    if type(data).__module__.startswith("cupy"):
+        return f"cuda:{data.device.id}"
+    if hasattr(data, "__dlpack_device__") and type(data).__module__ != "numpy":
+        kind, idx = data.__dlpack_device__()
+        if int(kind) == 2:  # kDLCUDA
+            return f"cuda:{idx}"
+    return None
+
+
 def _starting_default() -> str:
     env = os.environ.get("GPU_SPARSE_DEVICE", "auto").strip().lower() or "auto"
     if env == "auto":
-        return canonical_device("cuda") if _cuda_available() else "cpu"
+        return canonical_device("cuda") if cuda.is_available() else "cpu"
     return canonical_device(env, "GPU_SPARSE_DEVICE")
 
 
@@ -106,10 +109,10 @@ def set_default_device(device: Any) -> None:
     _default_device = canonical_device(device, "set_default_device")
 
 
-def get_backend(device: str):
-    """The backend object serving a canonical device string."""
+def get_backend(device: str) -> Backend:
+    """The backend serving a canonical device string (loaded on first use)."""
     if device == "cpu":
-        from cpu_backend import BACKEND
+        from cpu_backend import BACKEND  # lazy backend loading: numba compiles on import
         return BACKEND
-    from .cuda import get_cuda_backend
-    return get_cuda_backend(int(device.split(":")[1]))
+    backend: Backend = cuda.get_cuda_backend(int(device.split(":")[1]))
+    return backend

@@ -1,0 +1,163 @@
+"""The reverse-mode autograd engine: grad mode, graph nodes, and the backward walk.
+
+Every differentiable op attaches a :class:`Node` to its output: the op's name, its inputs
+by name, a typed context holding what the backward formulas need, and the formulas
+themselves (one per input, taken from :data:`gpu_sparse.ops.derivatives.DERIVATIVES` when
+the op is recorded). :func:`run_backward` walks the graph in reverse topological order
+(iteratively, so deep graphs do not hit the recursion limit), calls each formula, and
+accumulates gradients with ``+``, as micrograd does. The engine knows tensors only through
+four members: ``requires_grad``, ``grad_fn``, ``_add_grad`` (a gradient brought to the
+tensor's layout and pattern, plus what is pending) and ``_accumulate_grad`` (into
+``.grad``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+_state = threading.local()
+
+#: A backward formula: (the op's context, upstream gradient) -> the input's gradient.
+Formula = Callable[[Any, Any], Any]
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record the graph (True unless inside ``no_grad``)."""
+    return bool(getattr(_state, "enabled", True))
+
+
+@contextlib.contextmanager
+def _grad_mode(flag: bool) -> Iterator[None]:
+    prev = is_grad_enabled()
+    _state.enabled = flag
+    try:
+        yield
+    finally:
+        _state.enabled = prev
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager that stops recording operations for autograd.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
+    >>> with gs.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager that turns recording back on inside ``no_grad``."""
+    return _grad_mode(True)
+
+
+class Node:
+    """One recorded operation: the ``grad_fn`` of its output tensor."""
+
+    __slots__ = ("op", "inputs", "ctx", "formulas", "freed")
+
+    def __init__(self, op: str, inputs: Sequence[Tuple[str, Any]], ctx: Any,
+                 formulas: Mapping[str, Formula]):
+        self.op = op
+        self.inputs: Tuple[Tuple[str, Any], ...] = tuple(inputs)  # (name, Tensor | None)
+        self.ctx: Any = ctx  # the op's typed context; None once freed
+        self.formulas = formulas
+        self.freed = False
+
+    def name(self) -> str:
+        return "".join(p.capitalize() for p in self.op.split("_")) + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    @property
+    def next_tensors(self) -> List[Any]:
+        return [t for _, t in self.inputs if t is not None and t.requires_grad]
+
+
+def _topo_order(roots: Sequence[Any]) -> List[Any]:
+    """Tensors reachable from ``roots`` through grad_fn edges, inputs before outputs."""
+    order: List[Any] = []
+    seen = set()
+    stack = [(t, False) for t in roots]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        if t.grad_fn is not None:
+            for child in t.grad_fn.next_tensors:
+                if id(child) not in seen:
+                    stack.append((child, False))
+    return order
+
+
+def run_backward(roots: Sequence[Any], grads: Sequence[Any], *,
+                 capture: Optional[Sequence[Any]] = None, retain_graph: bool = False,
+                 allow_unused: bool = False) -> Optional[Tuple[Any, ...]]:
+    """Propagate ``grads`` (one per root, already validated) through the graph.
+
+    Without ``capture`` the leaves' ``.grad`` accumulate; with it nothing is written and the
+    gradients of the ``capture`` tensors are returned (None for an unused one when
+    ``allow_unused``, else RuntimeError). Nodes free their contexts unless
+    ``retain_graph``; a second pass through a freed node is a RuntimeError.
+    """
+    order = _topo_order(roots)
+    pending: Dict[int, Any] = {}
+    for t, g in zip(roots, grads):
+        pending[id(t)] = t._add_grad(pending.get(id(t)), g)
+    captured: Dict[int, Any] = {}
+    # arrays that someone else holds: the root gradients and the grads handed to leaves
+    handed = [g.array for g in pending.values()]
+    capture_ids = {id(t) for t in capture} if capture is not None else set()
+    nodes = []
+    with no_grad():
+        for t in reversed(order):
+            g = pending.pop(id(t), None)
+            if g is None:
+                continue
+            if id(t) in capture_ids:
+                captured[id(t)] = g
+            node = t.grad_fn
+            if node is None:
+                if capture is None:
+                    t._accumulate_grad(g, handed)
+                    handed.append(g.array)
+                continue
+            if node.freed:
+                raise RuntimeError(
+                    "backward: trying to backward through the graph a second time; the "
+                    "saved values were freed after the first backward (pass "
+                    "retain_graph=True to the first call to keep them)")
+            nodes.append(node)
+            for name, inp in node.inputs:
+                if inp is None or not inp.requires_grad:
+                    continue
+                gi = node.formulas[name](node.ctx, g)
+                pending[id(inp)] = inp._add_grad(pending.get(id(inp)), gi)
+    if not retain_graph:
+        for node in nodes:
+            node.ctx = None
+            node.freed = True
+    if capture is None:
+        return None
+    result = []
+    for t in capture:
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError("grad: one of the differentiated tensors does not appear in "
+                               "the graph of the outputs (pass allow_unused=True to get "
+                               "None for it)")
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,387 @@
+"""The Tensor: one array, an optional sparse pattern, and autograd state.
+
+A dense (strided) tensor is its array. A sparse tensor is its values (nnz,) in storage
+order plus an immutable :class:`~gpu_sparse.formats.Pattern` (COO or CSR) that knows the
+index arrays and the products. Many tensors may share one pattern object: a sparse
+gradient is a tensor on its leaf's own pattern, so "same pattern" is ``a.pattern is
+b.pattern``, and the pattern's cached CSR forms serve every step.
+
+The differentiable operations (``+``, ``@``, ``sum``, ``values()``, conversions, in-place
+updates) are bound onto this class by :mod:`gpu_sparse.ops`, where they are defined and
+recorded in the graph; this module stays below the ops and knows nothing of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..backend import Array, Backend, get_backend
+from ..formats import Layout, Pattern
+from . import engine
+
+strided = Layout.strided
+sparse_coo = Layout.sparse_coo
+sparse_csr = Layout.sparse_csr
+
+
+def is_inexact(dtype: Any) -> bool:
+    """Floating point or complex (bfloat16 from ml_dtypes included)."""
+    dt = np.dtype(dtype)
+    return dt.kind in "fc" or dt.name == "bfloat16"
+
+
+class Tensor:
+    """A dense (strided) or sparse (COO, CSR) matrix with autograd support.
+
+    Create tensors with :func:`gpu_sparse.tensor`, :func:`gpu_sparse.sparse_coo_tensor`,
+    :func:`gpu_sparse.sparse_csr_tensor`, :func:`gpu_sparse.from_scipy` and friends rather
+    than calling this class. ``Tensor(array, device, pattern)`` wraps arrays as they are
+    (no copy, no checks).
+    """
+
+    __array_priority__ = 1000  # ndarray + Tensor -> Tensor.__radd__
+    __slots__ = ("_array", "_pattern", "_device", "_requires_grad", "_grad", "_grad_fn",
+                 "__weakref__")
+
+    def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None):
+        self._array: Array = array
+        self._pattern: Optional[Pattern] = pattern
+        self._device: str = device
+        self._requires_grad = False
+        self._grad: Optional[Tensor] = None
+        self._grad_fn: Optional[engine.Node] = None
+
+    # ---- storage ---------------------------------------------------------------------
+    @property
+    def array(self) -> Array:
+        """The backend array behind this tensor: the dense data, or the (nnz,) values of a
+        sparse tensor. Outside autograd: writes through it are not tracked."""
+        return self._array
+
+    @property
+    def pattern(self) -> Optional[Pattern]:
+        """The sparse pattern (index structure), or None for a dense tensor."""
+        return self._pattern
+
+    @property
+    def backend(self) -> Backend:
+        """The backend computing on this tensor's device."""
+        return get_backend(self._device)
+
+    def with_array(self, array: Array) -> "Tensor":
+        """A tensor with this one's device and pattern (if any) holding ``array``."""
+        return Tensor(array, self._device, self._pattern)
+
+    # ---- metadata --------------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        return Layout.strided if self._pattern is None else self._pattern.layout
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        if self._pattern is None:
+            return tuple(int(s) for s in self._array.shape)
+        return self._pattern.shape
+
+    def size(self, dim: Optional[int] = None) -> Any:
+        """The shape, or one of its entries (PyTorch's ``size``)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self._array.dtype)
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    @property
+    def is_sparse(self) -> bool:
+        return self.layout is Layout.sparse_coo
+
+    @property
+    def is_sparse_csr(self) -> bool:
+        return self.layout is Layout.sparse_csr
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.startswith("cuda")
+
+    # ---- autograd state --------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        """Set ``requires_grad`` on a leaf; returns self."""
+        flag = bool(flag)
+        if self._grad_fn is not None and not flag:
+            raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
+                               "tensors; use detach() on a result of an operation")
+        if flag and not is_inexact(self.dtype):
+            raise RuntimeError(f"requires_grad_: only floating point and complex tensors "
+                               f"can require gradients, got dtype {self.dtype}")
+        self._requires_grad = flag
+        return self
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+        self._grad = value
+
+    @property
+    def grad_fn(self) -> Optional[engine.Node]:
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    def _attach(self, node: engine.Node) -> None:
+        """Make this (freshly computed) tensor the output of ``node``."""
+        self._requires_grad = True
+        self._grad_fn = node
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate gradients of this tensor into ``.grad`` of the leaves.
+
+        ``gradient`` (same shape and dtype; a Tensor or an array) may be omitted only for
+        a one-element tensor. RuntimeError when this tensor does not require grad.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no "
+                               "grad_fn")
+        g = as_gradient("backward", self, gradient)
+        engine.run_backward([self], [g], retain_graph=retain_graph)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's array and pattern, outside the graph."""
+        return self.with_array(self._array)
+
+    # ---- gradient accumulation (called by the engine) -------------------------------
+    def _add_grad(self, pending: Optional["Tensor"], g: "Tensor") -> "Tensor":
+        """``pending + g`` for this tensor, ``g`` brought to its layout first."""
+        g = to_layout_of(self, g)
+        if pending is None:
+            return g
+        return pending.with_array(pending._array + g._array)
+
+    def _accumulate_grad(self, g: "Tensor", handed: Sequence[Array]) -> None:
+        """Add ``g`` into ``.grad``. Later backward calls add into the same buffer in
+        place, so a gradient whose array others may hold (``handed``: the user's
+        ``gradient``, a pass-through of ``+`` reaching two leaves) is copied first."""
+        if not self._requires_grad:
+            return
+        if self._grad is None:
+            xp = self.backend.xp
+            shared = any(type(h) is type(g._array) and xp.may_share_memory(g._array, h)
+                         for h in handed)
+            self._grad = g.with_array(g._array.copy()) if shared else g
+        else:
+            arr = self._grad._array
+            arr += to_layout_of(self._grad, g)._array
+
+    # ---- sparse accessors ------------------------------------------------------------
+    def indices(self) -> "Tensor":
+        """COO: the (2, nnz) int64 index tensor, duplicates and order as stored."""
+        pattern = sparse_pattern(self, "indices", Layout.sparse_coo)
+        return Tensor(pattern.index_arrays()["indices"], self._device)
+
+    def crow_indices(self) -> "Tensor":
+        """CSR: the (m + 1,) int64 row pointer."""
+        pattern = sparse_pattern(self, "crow_indices", Layout.sparse_csr)
+        return Tensor(pattern.index_arrays()["crow_indices"], self._device)
+
+    def col_indices(self) -> "Tensor":
+        """CSR: the (nnz,) int64 column indices."""
+        pattern = sparse_pattern(self, "col_indices", Layout.sparse_csr)
+        return Tensor(pattern.index_arrays()["col_indices"], self._device)
+
+    def is_coalesced(self) -> bool:
+        """COO: True when indices are sorted row-major without duplicates."""
+        return sparse_pattern(self, "is_coalesced", Layout.sparse_coo).coalesced
+
+    def _nnz(self) -> int:
+        return sparse_pattern(self, "_nnz").nnz
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries (duplicates counted)."""
+        return sparse_pattern(self, "nnz").nnz
+
+    # ---- host views ------------------------------------------------------------------
+    def _dense_array(self) -> Array:
+        """The dense matrix as an array (sparse: duplicates summed); no graph."""
+        if self._pattern is None:
+            return self._array
+        return self._pattern.to_dense(self._array)
+
+    def numpy(self) -> np.ndarray:
+        """Dense contents as a NumPy array (shares memory on the CPU; copies from a GPU)."""
+        if self._pattern is not None:
+            raise RuntimeError(f"numpy: expected a strided tensor, got {self.layout.value};"
+                               " call to_dense() first")
+        if self._requires_grad and engine.is_grad_enabled():
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return np.asarray(self.backend.to_numpy(self._array))
+
+    def tolist(self) -> Any:
+        return np.asarray(self.backend.to_numpy(self._dense_array())).tolist()
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise RuntimeError(f"item: expected a tensor with one element, got shape "
+                               f"{self.shape}")
+        return np.asarray(self.backend.to_numpy(self._dense_array())).reshape(-1)[0].item()
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: Optional[int] = None) -> "Tensor":
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._pattern is not None:
+            raise RuntimeError("__dlpack__: only strided tensors can be exported")
+        return self._array.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        if self._pattern is not None:
+            raise RuntimeError("__dlpack_device__: only strided tensors can be exported")
+        return self._array.__dlpack_device__()
+
+    # ---- display ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        to_numpy = self.backend.to_numpy
+        extra = ""
+        if self._requires_grad:
+            extra = (f", grad_fn={self._grad_fn!r}" if self._grad_fn is not None
+                     else ", requires_grad=True")
+        dev = "" if self._device == "cpu" else f", device='{self._device}'"
+        if self._pattern is None:
+            body = np.array2string(to_numpy(self._array), separator=", ", prefix="tensor(")
+            return f"tensor({body}, dtype={self.dtype}{dev}{extra})"
+        parts = []
+        for name, arr in self._pattern.index_arrays().items():
+            text = np.array2string(to_numpy(arr), separator=", ", threshold=20)
+            parts.append(f"{name}={text}")
+        vals = np.array2string(to_numpy(self._array), separator=", ", threshold=20)
+        parts.append(f"values={vals}")
+        body = ",\n       ".join(parts)
+        return (f"tensor({body}, size={self.shape}, nnz={self._nnz()}, "
+                f"layout={self.layout!r}, dtype={self.dtype}{dev}{extra})")
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    # Tensors are compared by identity (autograd keys nodes on them).
+    __hash__ = object.__hash__
+
+    # ---- operations bound by gpu_sparse.ops (differentiable; see each for its doc) ----
+    values: ClassVar[Callable[["Tensor"], "Tensor"]]
+    coalesce: ClassVar[Callable[["Tensor"], "Tensor"]]
+    to: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    to_dense: ClassVar[Callable[["Tensor"], "Tensor"]]
+    to_sparse: ClassVar[Callable[["Tensor"], "Tensor"]]
+    to_sparse_coo: ClassVar[Callable[["Tensor"], "Tensor"]]
+    to_sparse_csr: ClassVar[Callable[["Tensor"], "Tensor"]]
+    to_scipy: ClassVar[Callable[["Tensor"], Any]]
+    sum: ClassVar[Callable[["Tensor"], "Tensor"]]
+    conj: ClassVar[Callable[["Tensor"], "Tensor"]]
+    __add__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __radd__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __sub__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __rsub__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __mul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __rmul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __truediv__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __neg__: ClassVar[Callable[["Tensor"], "Tensor"]]
+    __matmul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    __rmatmul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    add_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    sub_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    mul_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    copy_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
+    zero_: ClassVar[Callable[["Tensor"], "Tensor"]]
+
+
+def sparse_pattern(t: Tensor, fn: str, layout: Optional[Layout] = None) -> Pattern:
+    """``t``'s pattern, checked to be of ``layout`` (any sparse one if None); RuntimeError
+    naming ``fn`` otherwise."""
+    pattern = t.pattern
+    if pattern is None or (layout is not None and pattern.layout is not layout):
+        want = "sparse" if layout is None else layout.value
+        raise RuntimeError(f"{fn}: expected a {want} tensor, got layout {t.layout.value}")
+    return pattern
+
+
+def to_layout_of(t: Tensor, g: Tensor) -> Tensor:
+    """``g`` in ``t``'s layout; for a sparse ``t`` on ``t``'s own pattern (the own-indices
+    rule: entries of ``g`` outside the pattern are dropped, and each stored entry of ``t``,
+    duplicates included, gets ``g`` at its position)."""
+    own = t.pattern
+    if own is None:
+        if g.pattern is None:
+            return g
+        return Tensor(g.pattern.to_dense(g.array), g.device)
+    if g.pattern is own:
+        return g
+    if g.pattern is None:
+        return t.with_array(own.gather(g.array))
+    return t.with_array(own.gather_sparse(g.pattern, g.array))
+
+
+def as_gradient(fn: str, t: Tensor, g: Any) -> Tensor:
+    """The upstream gradient for output ``t``: ``g`` checked (device, shape, dtype) and
+    detached, or ones for a one-element ``t`` when ``g`` is None."""
+    if g is None:
+        if t.numel() != 1:
+            raise RuntimeError(f"{fn}: grad can be implicitly created only for one-element "
+                               f"outputs; got an output of shape {t.shape}, pass `gradient`")
+        return t.with_array(t.backend.xp.zeros(t.array.shape, dtype=t.dtype) + 1)
+    if not isinstance(g, Tensor):
+        g = Tensor(t.backend.asarray(g), t.device)
+    if g.device != t.device:
+        raise RuntimeError(f"{fn}: gradient is on {g.device} but the output is on {t.device}")
+    if tuple(g.shape) != tuple(t.shape):
+        raise ValueError(f"{fn}: gradient has shape {g.shape} but the output has shape "
+                         f"{t.shape}")
+    if g.dtype != t.dtype:
+        raise TypeError(f"{fn}: gradient has dtype {g.dtype} but the output has dtype "
+                        f"{t.dtype}")
+    return g.detach()
+
+
+__all__: List[str] = ["Tensor", "Layout", "strided", "sparse_coo", "sparse_csr",
+                      "is_inexact", "as_gradient", "sparse_pattern", "to_layout_of"]

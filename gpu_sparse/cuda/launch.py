@@ -1,0 +1,265 @@
+"""Launch geometry of the CUDA kernels, as plain Python (NumPy only, never CuPy).
+
+Every number the kernels and their launches must agree on lives here once: threads per
+block, warp width, the SDDMM chunk and tile counts, the vector load width. The backend
+(:mod:`gpu_sparse.cuda.backend`) takes its grid sizes, vector widths and template
+arguments from these functions; the ``.cu`` sources take the same numbers as ``-D``
+options from :func:`compile_options` and refuse to compile without them
+(``kernels/common.cuh``). ``tests/test_cuda_sources.py`` compiles with these options
+and instantiates every kernel listed by :func:`instantiations`, with or without a GPU.
+
+All grids are one-dimensional with :data:`THREADS_PER_BLOCK` threads per block:
+
+* SpMM (``gpu_sparse_spmm_csr``): one warp per (row, tile of ``WARP_SIZE * vec``
+  columns); each lane owns ``vec`` consecutive output columns.
+* SDDMM (``gpu_sparse_sddmm_coo``): one warp per :data:`SDDMM_CHUNK` consecutive
+  nonzeros.
+* Segment sum (``gpu_sparse_segment_sum``): one thread per run of equal keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+#: Threads per block of every launch (a whole number of warps).
+THREADS_PER_BLOCK = 256
+#: Lanes per warp. The warp shuffles use the full-warp mask 0xffffffff, so the kernels
+#: accept only 32 (a ``static_assert`` in ``common.cuh``).
+WARP_SIZE = 32
+#: Nonzeros one SDDMM warp handles, in storage order, keeping its row of ``a`` in
+#: registers while the row does not change.
+SDDMM_CHUNK = 32
+#: Column tiles of ``WARP_SIZE * vec`` values an SDDMM warp keeps in registers; wider
+#: rows are streamed instead.
+SDDMM_TILES = 2
+#: Bytes of one vector load or store (the widest single memory instruction per thread).
+LOAD_BYTES = 16
+
+#: The block shape of every launch, as CuPy takes it.
+BLOCK: tuple[int] = (THREADS_PER_BLOCK,)
+
+#: The kernel templates.
+SPMM = "gpu_sparse_spmm_csr"
+SDDMM = "gpu_sparse_sddmm_coo"
+SEGMENT_SUM = "gpu_sparse_segment_sum"
+#: Kernel template -> its source file under ``gpu_sparse/cuda/kernels``.
+SOURCES: dict[str, str] = {SPMM: "spmm.cu", SDDMM: "sddmm.cu", SEGMENT_SUM: "segment.cu"}
+
+#: NumPy dtype name -> (CUDA C++ value type, size in bytes). Keyed by name so that
+#: bfloat16 (an ``ml_dtypes`` dtype, not a NumPy one) needs no import here.
+VALUE_TYPES: dict[str, tuple[str, int]] = {
+    "float32": ("float", 4),
+    "float64": ("double", 8),
+    "complex64": ("gs_c64", 8),
+    "complex128": ("gs_c128", 16),
+    "float16": ("__half", 2),
+    "bfloat16": ("__nv_bfloat16", 2),
+}
+#: Value dtypes that need ``-DGPU_SPARSE_HALF`` (the cuda_fp16.h/cuda_bf16.h headers) and
+#: accumulate in float32.
+HALF_DTYPES = frozenset({"float16", "bfloat16"})
+#: NumPy index dtype name -> CUDA C++ index type.
+INDEX_TYPES: dict[str, str] = {"int32": "int", "int64": "long long"}
+
+
+class Kernel(NamedTuple):
+    """One kernel instantiation: what NVRTC (or nvcc) must compile to run it."""
+
+    #: source file under ``gpu_sparse/cuda/kernels``
+    source: str
+    #: C++ name expression, e.g. ``"gpu_sparse_spmm_csr<float, int, 4>"``
+    expression: str
+    #: whether it needs ``-DGPU_SPARSE_HALF``
+    half: bool
+
+
+# ---- dtypes -------------------------------------------------------------------------
+def _value_name(dtype: Any) -> str:
+    name = np.dtype(dtype).name
+    if name not in VALUE_TYPES:
+        raise TypeError(f"no CUDA kernel for dtype {np.dtype(dtype)}")
+    return name
+
+
+def value_type_name(dtype: Any) -> str:
+    """The CUDA C++ value type of a value dtype.
+
+    Raises TypeError for a dtype without kernels.
+
+    Examples
+    --------
+    >>> value_type_name(np.complex64)
+    'gs_c64'
+    """
+    return VALUE_TYPES[_value_name(dtype)][0]
+
+
+def index_type_name(dtype: Any) -> str:
+    """The CUDA C++ index type of an index dtype (int32 or int64).
+
+    Examples
+    --------
+    >>> index_type_name(np.int64)
+    'long long'
+    """
+    return INDEX_TYPES[np.dtype(dtype).name]
+
+
+def is_half(dtype: Any) -> bool:
+    """Whether a value dtype is float16 or bfloat16 (compiled with ``GPU_SPARSE_HALF``)."""
+    return _value_name(dtype) in HALF_DTYPES
+
+
+def acc_dtype(dtype: Any) -> np.dtype:
+    """The accumulator dtype of a value dtype, also the dtype of the kernels' scalars.
+
+    Examples
+    --------
+    >>> acc_dtype(np.float16)
+    dtype('float32')
+    >>> acc_dtype(np.complex128)
+    dtype('complex128')
+    """
+    return np.dtype(np.float32) if is_half(dtype) else np.dtype(dtype)
+
+
+# ---- vector width -------------------------------------------------------------------
+def _max_vec(itemsize: int) -> int:
+    return max(1, LOAD_BYTES // itemsize)
+
+
+def max_vec_width(dtype: Any) -> int:
+    """Values of ``dtype`` in one :data:`LOAD_BYTES`-byte load (1 for complex128)."""
+    return _max_vec(VALUE_TYPES[_value_name(dtype)][1])
+
+
+def aligned(*ptrs: int) -> bool:
+    """Whether every address (``ndarray.data.ptr``) is :data:`LOAD_BYTES`-aligned."""
+    return all(ptr % LOAD_BYTES == 0 for ptr in ptrs)
+
+
+def vec_width(dtype: Any, p: int, rows_aligned: bool) -> int:
+    """Values each lane loads at once from rows of ``p`` values of ``dtype``.
+
+    The widest vector (:func:`max_vec_width`) when it divides ``p`` and the arrays start
+    on :data:`LOAD_BYTES` bytes (``rows_aligned``, see :func:`aligned`); then every row
+    of a C-contiguous (rows, p) array starts aligned too. Otherwise 1.
+
+    Examples
+    --------
+    >>> vec_width(np.float32, 100, True), vec_width(np.float32, 102, True)
+    (4, 1)
+    >>> vec_width(np.float64, 100, False)
+    1
+    """
+    vec = max_vec_width(dtype)
+    return vec if vec > 1 and p % vec == 0 and rows_aligned else 1
+
+
+# ---- grids --------------------------------------------------------------------------
+def _ceil_div(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def blocks(n_threads: int) -> int:
+    """Blocks of :data:`THREADS_PER_BLOCK` covering ``n_threads`` threads (at least 1)."""
+    return max(1, _ceil_div(n_threads, THREADS_PER_BLOCK))
+
+
+def spmm_tiles(p: int, vec: int) -> int:
+    """Column tiles of ``WARP_SIZE * vec`` columns covering ``p`` output columns."""
+    return _ceil_div(p, WARP_SIZE * vec)
+
+
+def spmm_blocks(n_rows: int, p: int, vec: int) -> int:
+    """Grid size of the SpMM kernel: one warp per (row, column tile).
+
+    Examples
+    --------
+    >>> spmm_blocks(1000, 100, 4)  # 1 tile: 1000 warps of 32 threads
+    125
+    """
+    return blocks(n_rows * spmm_tiles(p, vec) * WARP_SIZE)
+
+
+def sddmm_warps(nnz: int) -> int:
+    """Warps of the SDDMM kernel: one per :data:`SDDMM_CHUNK` nonzeros."""
+    return _ceil_div(nnz, SDDMM_CHUNK)
+
+
+def sddmm_blocks(nnz: int) -> int:
+    """Grid size of the SDDMM kernel.
+
+    Examples
+    --------
+    >>> sddmm_blocks(33)  # 2 warps
+    1
+    """
+    return blocks(sddmm_warps(nnz) * WARP_SIZE)
+
+
+def segment_blocks(n_seg: int) -> int:
+    """Grid size of the segment-sum kernel: one thread per segment."""
+    return blocks(n_seg)
+
+
+# ---- compilation --------------------------------------------------------------------
+def compile_options(half: bool) -> tuple[str, ...]:
+    """The ``-D`` options every kernel source needs (NVRTC and nvcc alike).
+
+    ``half`` adds ``-DGPU_SPARSE_HALF`` for the float16/bfloat16 instantiations only: it
+    pulls in ``cuda_fp16.h``/``cuda_bf16.h``, which the other dtypes do not need.
+    """
+    options = (f"-DGS_WARP_SIZE={WARP_SIZE}",
+               f"-DGS_THREADS_PER_BLOCK={THREADS_PER_BLOCK}",
+               f"-DGS_SDDMM_CHUNK={SDDMM_CHUNK}",
+               f"-DGS_SDDMM_TILES={SDDMM_TILES}",
+               f"-DGS_LOAD_BYTES={LOAD_BYTES}")
+    return options + (("-DGPU_SPARSE_HALF",) if half else ())
+
+
+def _kernel(template: str, value: str, *args: str) -> Kernel:
+    expression = f"{template}<{', '.join((VALUE_TYPES[value][0],) + args)}>"
+    return Kernel(SOURCES[template], expression, value in HALF_DTYPES)
+
+
+def spmm_kernel(dtype: Any, index_dtype: Any, vec: int) -> Kernel:
+    """The SpMM instantiation for values of ``dtype``, indices of ``index_dtype``.
+
+    Examples
+    --------
+    >>> spmm_kernel(np.float32, np.int32, 4).expression
+    'gpu_sparse_spmm_csr<float, int, 4>'
+    """
+    return _kernel(SPMM, _value_name(dtype), index_type_name(index_dtype), str(vec))
+
+
+def sddmm_kernel(dtype: Any, index_dtype: Any, vec: int) -> Kernel:
+    """The SDDMM instantiation for values of ``dtype``, indices of ``index_dtype``."""
+    return _kernel(SDDMM, _value_name(dtype), index_type_name(index_dtype), str(vec))
+
+
+def segment_sum_kernel(dtype: Any) -> Kernel:
+    """The segment-sum instantiation for values of ``dtype`` (int64 positions)."""
+    return _kernel(SEGMENT_SUM, _value_name(dtype))
+
+
+def instantiations(half: bool) -> tuple[Kernel, ...]:
+    """Every instantiation the backend may ask for (the half ones only when ``half``).
+
+    SpMM and SDDMM come in both index types and in vector widths 1 and
+    :func:`max_vec_width` (one of them when that is 1); the segment sum in every value
+    type.
+    """
+    out: list[Kernel] = []
+    for value, (_, itemsize) in VALUE_TYPES.items():
+        if value in HALF_DTYPES and not half:
+            continue
+        vecs = sorted({1, _max_vec(itemsize)})
+        for template in (SPMM, SDDMM):
+            for index in INDEX_TYPES.values():
+                out.extend(_kernel(template, value, index, str(v)) for v in vecs)
+        out.append(_kernel(SEGMENT_SUM, value))
+    return tuple(out)

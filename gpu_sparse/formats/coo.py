@@ -1,0 +1,108 @@
+"""The COO pattern: a (2, nnz) int64 index array, in any order, duplicates allowed."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+from ..backend import Array, CSRForm
+from .pattern import Layout, Pattern
+
+
+class COOPattern(Pattern):
+    """COO index structure: ``indices[0]`` rows, ``indices[1]`` columns (int64).
+
+    ``coalesced`` says the entries are sorted row-major without duplicates; products and
+    gradients work either way (duplicates are summed).
+    """
+
+    layout = Layout.sparse_coo
+
+    def __init__(self, indices: Array, shape: Tuple[int, int], device: str,
+                 coalesced: bool = False):
+        super().__init__(shape, device, indices.shape[1], coalesced or indices.shape[1] <= 1)
+        self.indices = indices
+
+    @property
+    def rows(self) -> Array:
+        return self.indices[0]
+
+    @property
+    def cols(self) -> Array:
+        return self.indices[1]
+
+    def index_arrays(self) -> Dict[str, Array]:
+        return {"indices": self.indices}
+
+    @cached_property
+    def csr(self) -> CSRForm:
+        m, n = self.shape
+        return self.backend.coo_to_csr(self.rows, self.cols, m, n)
+
+    @cached_property
+    def transposed_csr(self) -> CSRForm:
+        m, n = self.shape
+        return self.backend.coo_to_csr(self.cols, self.rows, n, m)
+
+    @cached_property
+    def kernel_indices(self) -> Tuple[Array, Array]:
+        """(rows, cols) in the backend's index dtype, for the SDDMM kernel."""
+        idx = self.backend.index_dtype(self.shape[0], self.shape[1], self.nnz)
+        return self.rows.astype(idx, copy=False), self.cols.astype(idx, copy=False)
+
+    def sddmm(self, a: Array, b: Array, *, alpha: Any = 1, beta: Any = 0,
+              c: Optional[Array] = None, conj_b: bool = True) -> Array:
+        rows, cols = self.kernel_indices
+        return self.backend.sddmm(rows, cols, a, b, alpha=alpha, beta=beta, c=c,
+                                  conj_b=conj_b)
+
+    def coalesce(self, values: Array, inverse: bool = True
+                 ) -> Tuple["COOPattern", Array, Optional[Array]]:
+        rows, cols, vals, inv = self.backend.coalesce(self.rows, self.cols, values,
+                                                      self.shape, inverse=inverse)
+        out = COOPattern(self.backend.xp.stack([rows, cols]), self.shape, self.device,
+                         coalesced=True)
+        return out, vals, inv
+
+
+    def moved(self, device: str, move: Callable[[Array], Array]) -> "COOPattern":
+        return COOPattern(move(self.indices), self.shape, device, self.coalesced)
+
+    def to_scipy(self, values: Array) -> Any:
+        sparse = self.backend.sparse_module
+        return sparse.coo_matrix((values.copy(), (self.rows.copy(), self.cols.copy())),
+                                 shape=self.shape)
+
+
+def check_structure(fn: str, indices: Array, nnz: int) -> None:
+    """The O(1) checks, always run: ``indices`` is (2, nnz), as many entries as values."""
+    if indices.ndim != 2 or indices.shape[0] != 2:
+        raise ValueError(f"{fn}: indices must have shape (2, nnz) for a sparse matrix, got "
+                         f"{tuple(indices.shape)}")
+    if indices.shape[1] != nnz:
+        raise ValueError(f"{fn}: indices has {indices.shape[1]} entries but values has "
+                         f"{nnz} (they must be equal)")
+
+
+def check_invariants(fn: str, indices: Array, shape: Tuple[int, int],
+                     is_coalesced: bool = False) -> None:
+    """The O(nnz) scans (skipped with ``check_invariants=False``): every index in range
+    and, when ``is_coalesced`` is claimed, sorted row-major without duplicates."""
+    nnz = indices.shape[1]
+    if nnz == 0:
+        return
+    for d, name in ((0, "row"), (1, "column")):
+        lo = int(indices[d].min())
+        hi = int(indices[d].max())
+        if lo < 0:
+            raise ValueError(f"{fn}: indices has a negative {name} index ({lo})")
+        if hi >= shape[d]:
+            raise ValueError(f"{fn}: indices has {name} index {hi} out of range for size "
+                             f"{tuple(shape)} (must be < {shape[d]})")
+    if is_coalesced and nnz > 1:
+        keys = indices[0] * np.int64(shape[1]) + indices[1]
+        if not bool((keys[1:] > keys[:-1]).all()):
+            raise ValueError(f"{fn}: is_coalesced=True but indices are not sorted "
+                             f"row-major without duplicates")

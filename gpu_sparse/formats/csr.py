@@ -1,0 +1,120 @@
+"""The CSR pattern: a row pointer ``crow`` (m + 1,) and column indices ``col`` (nnz,),
+both int64; columns inside a row may be unsorted and may repeat."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ..backend import Array, CSRForm
+from .coo import COOPattern
+from .pattern import Layout, Pattern
+
+
+class CSRPattern(Pattern):
+    """CSR index structure; entry k lies in row i when ``crow[i] <= k < crow[i + 1]``."""
+
+    layout = Layout.sparse_csr
+
+    def __init__(self, crow: Array, col: Array, shape: Tuple[int, int], device: str):
+        super().__init__(shape, device, col.shape[0], coalesced=False)
+        self.crow = crow
+        self.col = col
+
+    def index_arrays(self) -> Dict[str, Array]:
+        return {"crow_indices": self.crow, "col_indices": self.col}
+
+    @cached_property
+    def rows(self) -> Array:
+        """The row of each entry (nnz,) int64, expanded from ``crow`` once."""
+        xp = self.backend.xp
+        k = xp.arange(self.nnz, dtype=self.crow.dtype)
+        return xp.searchsorted(self.crow, k, side="right") - 1
+
+    @property
+    def cols(self) -> Array:
+        return self.col
+
+    @cached_property
+    def csr(self) -> CSRForm:
+        idx = self.backend.index_dtype(self.shape[0], self.shape[1], self.nnz)
+        return self.crow.astype(idx, copy=False), self.col.astype(idx, copy=False), None
+
+    @cached_property
+    def transposed_csr(self) -> CSRForm:
+        crow, col, _ = self.csr
+        return self.backend.csr_transpose(crow, col, self.shape[0], self.shape[1])
+
+    def sddmm(self, a: Array, b: Array, *, alpha: Any = 1, beta: Any = 0,
+              c: Optional[Array] = None, conj_b: bool = True) -> Array:
+        crow, col, _ = self.csr
+        return self.backend.sddmm(None, col, a, b, alpha=alpha, beta=beta, c=c,
+                                  conj_b=conj_b, crow=crow)
+
+    def coalesce(self, values: Array, inverse: bool = True
+                 ) -> Tuple[COOPattern, Array, Optional[Array]]:
+        rows, cols, vals, inv = self.backend.coalesce(self.rows, self.col, values,
+                                                      self.shape, inverse=inverse)
+        out = COOPattern(self.backend.xp.stack([rows, cols]), self.shape, self.device,
+                         coalesced=True)
+        return out, vals, inv
+
+
+    def moved(self, device: str, move: Callable[[Array], Array]) -> "CSRPattern":
+        return CSRPattern(move(self.crow), move(self.col), self.shape, device)
+
+    def to_scipy(self, values: Array) -> Any:
+        sparse = self.backend.sparse_module
+        return sparse.csr_matrix((values.copy(), self.col.copy(), self.crow.copy()),
+                                 shape=self.shape)
+
+
+def from_row_sorted_coo(coo: COOPattern) -> CSRPattern:
+    """The CSR pattern with the entries of a COO pattern whose rows are sorted (entry
+    order kept, so the values carry over unchanged)."""
+    xp = coo.backend.xp
+    crow = xp.searchsorted(coo.rows, xp.arange(coo.shape[0] + 1), side="left")
+    return CSRPattern(crow.astype("int64"), coo.cols, coo.shape, coo.device)
+
+
+def check_structure(fn: str, crow: Array, col: Array, nnz: int,
+                    shape: Tuple[int, int]) -> None:
+    """The O(1) checks, always run (SciPy's ``check_format(full_check=False)``): 1-D
+    arrays, ``len(col) == nnz``, ``len(crow) == m + 1``, ``crow[0] == 0`` and
+    ``crow[-1] == nnz``, quoting the predicate that failed."""
+    m = shape[0]
+    if crow.ndim != 1 or col.ndim != 1:
+        raise ValueError(f"{fn}: crow_indices and col_indices must be 1-D, got shapes "
+                         f"{tuple(crow.shape)} and {tuple(col.shape)}")
+    if col.shape[0] != nnz:
+        raise ValueError(f"{fn}: col_indices has {col.shape[0]} entries but values has "
+                         f"{nnz} (they must be equal)")
+    if crow.shape[0] != m + 1:
+        raise ValueError(f"{fn}: crow_indices has length {crow.shape[0]} but size "
+                         f"{tuple(shape)} needs m + 1 = {m + 1}")
+    first = int(crow[0])
+    last = int(crow[-1])
+    if first != 0:
+        raise ValueError(f"{fn}: `crow_indices[0] == 0` is not satisfied (got {first})")
+    if last != nnz:
+        raise ValueError(f"{fn}: `crow_indices[-1] == nnz` is not satisfied "
+                         f"(crow_indices[-1] = {last}, nnz = {nnz})")
+
+
+def check_invariants(fn: str, crow: Array, col: Array, shape: Tuple[int, int]) -> None:
+    """The O(m + nnz) scans (skipped with ``check_invariants=False``): ``crow``
+    non-decreasing and every column in range."""
+    m, n = shape
+    if m and bool((crow[1:] < crow[:-1]).any()):
+        i = int((crow[1:] < crow[:-1]).argmax())
+        raise ValueError(f"{fn}: `crow_indices` must be non-decreasing, but "
+                         f"crow_indices[{i + 1}] = {int(crow[i + 1])} < crow_indices[{i}] "
+                         f"= {int(crow[i])}")
+    if col.shape[0]:
+        lo = int(col.min())
+        hi = int(col.max())
+        if lo < 0:
+            raise ValueError(f"{fn}: col_indices has a negative column index ({lo})")
+        if hi >= n:
+            raise ValueError(f"{fn}: col_indices has column index {hi} out of range for "
+                             f"size {tuple(shape)} (must be < {n})")

@@ -1,0 +1,302 @@
+"""Every gradient formula of the library, in one table (cf. PyTorch's derivatives.yaml).
+
+``DERIVATIVES[op][input](ctx, G)`` is the gradient of ``input`` given the upstream
+gradient ``G`` (a Tensor already in the layout and on the pattern of the op's output) and
+the op's typed context ``ctx``. One key per op, one line per differentiable input, each
+line the formula in the tensor-level verbs defined below the table. :func:`record` is the
+only way an op enters the graph, and it refuses an op that has no entry here.
+
+Notation: ``ᴴ`` conjugate transpose, ``conj`` conjugation, ``on(S, v)`` the sparse tensor
+with S's own pattern (index arrays, order, duplicates) and values ``v``,
+``SDDMM(S, A, B)`` the values of ``A @ Bᴴ`` at S's stored entries, ``SpMM(S, B)`` the dense
+``S @ B``, ``SpMM_H(S, B)`` the dense ``Sᴴ @ B``, ``sample(S, X)`` the entries of X at S's
+stored positions, ``sum_to(X, shape)`` the sum of a broadcast result back to ``shape``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+
+from ..backend import Array
+from ..core.engine import Node, is_grad_enabled
+from ..core.tensor import Tensor, to_layout_of
+from ..formats import COOPattern
+from ..formats import conj as conj_array
+
+Scalar = Any  # a Python float or complex, already checked against the dtype
+Shape = Tuple[int, ...]
+
+
+# ---- typed contexts: what each op saves for its backward ----------------------------
+@dataclasses.dataclass(frozen=True)
+class AddmmCtx:
+    """``out = beta * mat + alpha * (mat1 @ mat2)``."""
+    mat1: Tensor
+    mat2: Tensor
+    alpha: Scalar
+    beta: Scalar
+    mat_shape: Optional[Shape]  # None when there is no ``mat``
+
+
+@dataclasses.dataclass(frozen=True)
+class SpspmmCtx:
+    """``out = mat1 @ mat2``, both sparse COO."""
+    mat1: Tensor
+    mat2: Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class SampledAddmmCtx:
+    """``out = on(input, beta * input.values + alpha * SDDMM(input, mat1, conj(mat2)ᵀ))``."""
+    input: Tensor
+    mat1: Tensor
+    mat2: Tensor
+    alpha: Scalar
+    beta: Scalar
+
+
+@dataclasses.dataclass(frozen=True)
+class ElementwiseCtx:
+    """``out = a op b`` with broadcasting; an operand is an array or a Python scalar."""
+    a: Any
+    b: Any
+    a_shape: Optional[Shape]  # None for a scalar operand
+    b_shape: Optional[Shape]
+
+
+@dataclasses.dataclass(frozen=True)
+class InputCtx:
+    """Ops whose gradient needs only the input tensor itself."""
+    input: Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class CoalesceCtx:
+    """``out = input`` with duplicates summed; ``inverse[k]`` is where entry k went."""
+    input: Tensor
+    inverse: Optional[Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class ToSparseCtx:
+    """A sparse layout conversion; ``inverse`` as for coalesce, None: same entries and
+    order; ``from_dense``: the input was dense (its nonzeros were taken)."""
+    input: Tensor
+    from_dense: bool
+    inverse: Optional[Array]
+
+
+Formula = Callable[[Any, Tensor], Tensor]
+
+DERIVATIVES: Dict[str, Dict[str, Formula]] = {
+    # out = beta * mat + alpha * (mat1 @ mat2), mat1 sparse (COO or CSR)
+    "sparse_addmm": {
+        "mat": lambda c, G: dense(G, sum_to(scaled(G, conj(c.beta)), c.mat_shape)),
+        "mat1": lambda c, G: on(c.mat1, SDDMM(c.mat1, G, c.mat2, alpha=conj(c.alpha))),
+        "mat2": lambda c, G: dense(G, SpMM_H(c.mat1, G, alpha=conj(c.alpha))),
+    },
+    # out = beta * mat + alpha * (mat1 @ mat2), all dense
+    "addmm": {
+        "mat": lambda c, G: dense(G, sum_to(scaled(G, conj(c.beta)), c.mat_shape)),
+        "mat1": lambda c, G: dense(G, conj(c.alpha) * (G.array @ H(c.mat2.array))),
+        "mat2": lambda c, G: dense(G, conj(c.alpha) * (H(c.mat1.array) @ G.array)),
+    },
+    # out = mat1 @ mat2, both sparse COO; each gradient masked to its input's own pattern
+    "spspmm": {
+        "mat1": lambda c, G: on(c.mat1, sample(c.mat1, SpGEMM(G, H_of(c.mat2)))),
+        "mat2": lambda c, G: on(c.mat2, sample(c.mat2, SpGEMM(H_of(c.mat1), G))),
+    },
+    # out = on(input, beta * input.values + alpha * sample(input, mat1 @ mat2))
+    "sampled_addmm": {
+        "input": lambda c, G: on(c.input, scaled(G, conj(c.beta))),
+        "mat1": lambda c, G: dense(G, SpMM(G, H(c.mat2.array), alpha=conj(c.alpha))),
+        # conj(alpha) * mat1ᴴ @ G = (alpha * Gᴴ @ mat1)ᴴ
+        "mat2": lambda c, G: dense(G, H(SpMM_H(G, c.mat1, alpha=c.alpha))),
+    },
+    "add": {
+        "input": lambda c, G: dense(G, sum_to(G.array, c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(G.array, c.b_shape)),
+    },
+    "sub": {
+        "input": lambda c, G: dense(G, sum_to(G.array, c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(-G.array, c.b_shape)),
+    },
+    "mul": {
+        "input": lambda c, G: dense(G, sum_to(G.array * conj(c.b), c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(G.array * conj(c.a), c.b_shape)),
+    },
+    "conj": {
+        "input": lambda c, G: G.with_array(conj(G.array)),
+    },
+    # every element (sparse: every stored value) gets G
+    "sum": {
+        "input": lambda c, G: on(c.input, filled(c.input, G.array)),
+    },
+    "values": {
+        "input": lambda c, G: on(c.input, G.array),
+    },
+    "to_dense": {
+        "input": lambda c, G: on(c.input, sample(c.input, G)),
+    },
+    # duplicates summed: every input entry gets the gradient of the entry it went into
+    "coalesce": {
+        "input": lambda c, G: on(c.input, G.array[c.inverse]),
+    },
+    # from dense: G at the nonzeros taken; from CSR: the same entries in the same order
+    "to_sparse_coo": {
+        "input": lambda c, G: (to_layout_of(c.input, G) if c.from_dense
+                               else on(c.input, G.array)),
+    },
+    # from dense: G at the nonzeros taken; from COO: as coalesce
+    "to_sparse_csr": {
+        "input": lambda c, G: (to_layout_of(c.input, G) if c.from_dense
+                               else on(c.input, G.array[c.inverse])),
+    },
+    "to_device": {
+        "input": lambda c, G: on(c.input, moved(G.array, G, c.input)),
+    },
+}
+
+
+def record(op: str, out: Tensor, inputs: Sequence[Tuple[str, Optional[Tensor]]],
+           ctx: Any) -> Tensor:
+    """Make ``out`` the result of ``op`` in the graph when grad mode is on and an input
+    requires grad; returns ``out``.
+
+    ``inputs`` are ``(name, tensor or None)`` pairs whose names must be the op's entries
+    in :data:`DERIVATIVES`. KeyError for an op without an entry or an input without a
+    formula, whatever the grad mode: every recorded op has its gradient.
+    """
+    formulas = DERIVATIVES.get(op)
+    if formulas is None:
+        raise KeyError(f"record: op {op!r} has no entry in DERIVATIVES")
+    for name, _ in inputs:
+        if name not in formulas:
+            raise KeyError(f"record: op {op!r} has no derivative formula for input "
+                           f"{name!r}")
+    if is_grad_enabled() and any(t is not None and t.requires_grad for _, t in inputs):
+        out._attach(Node(op, inputs, ctx, formulas))
+    return out
+
+
+# ---- tensor-level verbs ------------------------------------------------------------------
+def on(s: Tensor, values: Array) -> Tensor:
+    """The tensor with ``s``'s own pattern (or ``s``'s device, if dense) and ``values``."""
+    return s.with_array(values)
+
+
+def dense(like: Tensor, arr: Array) -> Tensor:
+    """A dense C-contiguous tensor on ``like``'s device (``arr`` copied only if needed)."""
+    return Tensor(arr if arr.flags.c_contiguous else arr.copy(), like.device)
+
+
+def conj(x: Any) -> Any:
+    """Conjugate of a Python scalar or an array (real ones returned as they are)."""
+    if isinstance(x, complex):
+        return x.conjugate()
+    if isinstance(x, (int, float)):
+        return x
+    return conj_array(x)
+
+
+def H(arr: Array) -> Array:
+    """Conjugate transpose of a 2-D array (a view when real)."""
+    return conj_array(arr).T
+
+
+def scaled(g: Tensor, s: Scalar) -> Array:
+    """``s * g`` as a fresh array in g's dtype (zeros for s == 0, so NaN/Inf in ``g``
+    cannot leak through a zero factor)."""
+    if s == 0:
+        return g.backend.xp.zeros(g.array.shape, dtype=g.dtype)
+    if s == 1:
+        return g.array.copy()
+    return g.array * g.dtype.type(s)
+
+
+def sum_to(arr: Array, shape: Optional[Shape]) -> Array:
+    """Sum a broadcast result back to ``shape`` (the gradient of broadcasting)."""
+    assert shape is not None, "sum_to: the operand was a scalar (it gets no gradient)"
+    if tuple(arr.shape) == tuple(shape):
+        return arr
+    lead = arr.ndim - len(shape)
+    if lead:
+        arr = arr.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and arr.shape[i] != 1)
+    if axes:
+        arr = arr.sum(axis=axes, keepdims=True)
+    return arr.reshape(shape)
+
+
+def filled(like: Tensor, scalar_arr: Array) -> Array:
+    """An array shaped like ``like``'s array, every element the 0-d ``scalar_arr``."""
+    xp = like.backend.xp
+    return xp.zeros(like.array.shape, dtype=like.dtype) + scalar_arr.reshape(())
+
+
+def SpMM(s: Tensor, b: Array, alpha: Scalar = 1) -> Array:
+    """``alpha * S @ b`` for sparse ``s`` and a dense array ``b``."""
+    assert s.pattern is not None
+    return s.pattern.spmm(s.array, b, alpha=alpha)
+
+
+def SpMM_H(s: Tensor, b: Tensor, alpha: Scalar = 1) -> Array:
+    """``alpha * Sᴴ @ b`` for sparse ``s`` and dense ``b``."""
+    assert s.pattern is not None
+    return s.pattern.spmm_h(s.array, b.array, alpha=alpha)
+
+
+def SDDMM(s: Tensor, a: Tensor, b: Tensor, alpha: Scalar = 1) -> Array:
+    """``alpha * (a @ bᴴ)`` at ``s``'s stored entries (nnz,), in ``s``'s order."""
+    assert s.pattern is not None
+    return s.pattern.sddmm(a.array, b.array, alpha=alpha)
+
+
+def sample(s: Tensor, x: Tensor) -> Array:
+    """The entries of ``x`` (dense or sparse) at ``s``'s stored positions (nnz,)."""
+    return to_layout_of(s, x).array
+
+
+class CSRMatrix(NamedTuple):
+    """A sparse matrix as CSR arrays, values in CSR order (an SpGEMM operand)."""
+    crow: Array
+    col: Array
+    values: Array
+    shape: Tuple[int, int]
+
+
+def H_of(s: Tensor) -> CSRMatrix:
+    """``Sᴴ`` of a sparse tensor, from its cached transposed pattern."""
+    assert s.pattern is not None
+    crow, col, perm = s.pattern.transposed_csr
+    vals = s.array if perm is None else s.array[perm]
+    return CSRMatrix(crow, col, conj_array(vals), (s.shape[1], s.shape[0]))
+
+
+def SpGEMM(a: Tensor | CSRMatrix, b: Tensor | CSRMatrix) -> Tensor:
+    """Sparse @ sparse, each operand a sparse tensor or a :class:`CSRMatrix`; a coalesced
+    COO tensor whose pattern is every (i, j) the backend's product keeps."""
+    like = a if isinstance(a, Tensor) else b
+    assert isinstance(like, Tensor)
+    a_csr, b_csr = _csr_of(a), _csr_of(b)
+    rows, cols, vals = like.backend.spgemm(a_csr[:3], a_csr.shape, b_csr[:3], b_csr.shape)
+    shape = (a_csr.shape[0], b_csr.shape[1])
+    pattern = COOPattern(like.backend.xp.stack([rows, cols]), shape, like.device,
+                         coalesced=True)
+    return Tensor(vals, like.device, pattern)
+
+
+def _csr_of(x: Tensor | CSRMatrix) -> CSRMatrix:
+    if isinstance(x, CSRMatrix):
+        return x
+    assert x.pattern is not None
+    crow, col, perm = x.pattern.csr
+    vals = x.array if perm is None else x.array[perm]
+    return CSRMatrix(crow, col, vals, (x.shape[0], x.shape[1]))
+
+
+def moved(arr: Array, src: Tensor, dst: Tensor) -> Array:
+    """``arr`` from ``src``'s device onto ``dst``'s."""
+    host_hop = src.device == "cpu" or dst.device == "cpu"
+    return dst.backend.asarray(src.backend.to_numpy(arr) if host_hop else arr)
