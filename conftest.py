@@ -9,7 +9,7 @@ import pytest
 # Tests choose devices explicitly; keep the default predictable for doctest-like checks.
 os.environ.setdefault("GPU_SPARSE_DEVICE", "auto")
 
-import gpu_sparse  # noqa: E402
+import gpu_sparse
 
 BACKENDS = gpu_sparse.available_backends()
 

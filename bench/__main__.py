@@ -20,8 +20,8 @@ import numpy as np
 
 import gpu_sparse as gs
 
-from . import cases as C
-from . import suite as S
+from . import cases
+from . import suite
 from .report import write_report
 
 MIB = 2**20
@@ -35,7 +35,7 @@ def _torch():
         return None
 
 
-def io_bytes(case: C.Case, layout: str, itemsize: int):
+def io_bytes(case: cases.Case, layout: str, itemsize: int):
     """(inputs, outputs) bytes: indices, values, B, C, G in; out, mat1 and mat2 grads out."""
     m, n, nnz, p = case.m, case.n, case.nnz, case.p
     idx = 16 * nnz if layout == "coo" else 8 * (m + 1) + 8 * nnz
@@ -44,42 +44,42 @@ def io_bytes(case: C.Case, layout: str, itemsize: int):
     return inputs, outputs
 
 
-def run_family(case: C.Case, family: str, device: str, repeats: int, quick: bool):
+def run_family(case: cases.Case, family: str, device: str, repeats: int, quick: bool):
     """Measure one family of implementations (gpu_sparse, torch or scipy) on a case.
 
     Runs in a process of its own (see :func:`run_case`), so that no library's idle
     worker threads compete with another's measurement and every peak-memory reading
     starts from a clean heap."""
     rows = []
-    idx, vals, B, Cm, G = C.make_problem(case)
+    idx, vals, B, Cm, G = cases.make_problem(case)
     itemsize = np.dtype(case.dtype).itemsize
     tol = 1e-4 if case.dtype == "float32" else 3e-2
     if case.dtype == "float32":
-        ref = S.reference(idx, vals, B, Cm, G)
+        ref = suite.reference(idx, vals, B, Cm, G)
     else:  # the half-precision inputs, exactly
         h = [x.astype(case.dtype).astype(np.float32) for x in (vals, B, Cm, G)]
-        ref = S.reference(idx, *h)
+        ref = suite.reference(idx, *h)
     gpu = device != "cpu"
     # load every kernel and library path once, so first-call memory counts data only
-    warm = C.make_problem(C.Case(64, 256, 8, "uniform"))
+    warm = cases.make_problem(cases.Case(64, 256, 8, "uniform"))
     for layout in ("coo", "csr"):
         try:
-            {"gpu_sparse": lambda: S.Ours(device, layout, *warm, case.dtype),
-             "torch": lambda: S.Torch(device, layout, *warm, case.dtype),
-             "scipy": lambda: S.SciPy(*warm)}[family]().results()
+            {"gpu_sparse": lambda: suite.Ours(device, layout, *warm, case.dtype),
+             "torch": lambda: suite.Torch(device, layout, *warm, case.dtype),
+             "scipy": lambda: suite.SciPy(*warm)}[family]().results()
         except Exception:  # a peer that cannot run this case reports it below
             pass
     if family == "gpu_sparse":
         for layout in ("coo", "csr"):
-            impl = S.Ours(device, layout, idx, vals, B, Cm, G, case.dtype)
-            mem = S.first_call_memory(impl, "cupy" if gpu else None)
+            impl = suite.Ours(device, layout, idx, vals, B, Cm, G, case.dtype)
+            mem = suite.first_call_memory(impl, "cupy" if gpu else None)
             o, ga, gb = impl.results()
-            errs = (S.rel_err(o, ref[0]), S.rel_err(ga, ref[1]), S.rel_err(gb, ref[2]))
+            errs = (suite.rel_err(o, ref[0]), suite.rel_err(ga, ref[1]), suite.rel_err(gb, ref[2]))
             if max(errs) > tol:
                 raise SystemExit(f"{case.name}: gpu_sparse {layout} disagrees with the "
                                  f"float64 reference (out, mat1.grad, mat2.grad errors "
                                  f"{errs})")
-            r = S.measure(impl, repeats)
+            r = suite.measure(impl, repeats)
             r.update(impl="gpu_sparse", layout=layout, check=max(errs), mem=mem)
             rows.append(r)
             del impl
@@ -89,13 +89,13 @@ def run_family(case: C.Case, family: str, device: str, repeats: int, quick: bool
             # PyTorch's COO backward forms the dense m x n product (grad @ mat2ᵀ)
             can_bwd = layout == "csr" or (dense_bytes <= 4 * 2**30 and not quick)
             try:
-                impl = S.Torch(device, layout, idx, vals, B, Cm, G, case.dtype)
-                mem = S.first_call_memory(impl, "torch" if gpu else None, backward=can_bwd)
+                impl = suite.Torch(device, layout, idx, vals, B, Cm, G, case.dtype)
+                mem = suite.first_call_memory(impl, "torch" if gpu else None, backward=can_bwd)
                 o, _, _ = impl.results()
-                err = S.rel_err(o, ref[0])
+                err = suite.rel_err(o, ref[0])
                 if err > tol:
                     raise RuntimeError(f"forward disagrees with the reference ({err:.1e})")
-                r = S.measure(impl, repeats, backward=can_bwd)
+                r = suite.measure(impl, repeats, backward=can_bwd)
                 r.update(impl="torch", layout=layout, check=err, mem=mem)
                 if not can_bwd:
                     r["note"] = ("backward skipped in --quick (seconds per call)" if quick
@@ -106,23 +106,23 @@ def run_family(case: C.Case, family: str, device: str, repeats: int, quick: bool
             rows.append(r)
             impl = None
     else:
-        impl = S.SciPy(idx, vals, B, Cm, G)
-        mem = S.first_call_memory(impl)
+        impl = suite.SciPy(idx, vals, B, Cm, G)
+        mem = suite.first_call_memory(impl)
         o, ga, gb = impl.results()
-        err = max(S.rel_err(o, ref[0]), S.rel_err(ga, ref[1]), S.rel_err(gb, ref[2]))
-        r = S.measure(impl, repeats)
+        err = max(suite.rel_err(o, ref[0]), suite.rel_err(ga, ref[1]), suite.rel_err(gb, ref[2]))
+        r = suite.measure(impl, repeats)
         r.update(impl="scipy", layout="csr", check=err, mem=mem)
         rows.append(r)
     return rows
 
 
-def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = False):
+def run_case(case: cases.Case, device: str, repeats: int, torch, log, quick: bool = False):
     families = ["gpu_sparse"] + (["torch"] if torch is not None else []) + \
         (["scipy"] if device == "cpu" else [])
     rows = []
     for fam in families:
         arg = json.dumps({"case": dataclasses.asdict(case), "family": fam, "device": device,
-                          "repeats": repeats, "quick": quick, "budget": S.TIME_BUDGET_S})
+                          "repeats": repeats, "quick": quick, "budget": suite.TIME_BUDGET_S})
         res = subprocess.run([sys.executable, "-m", "bench.worker", arg],
                              capture_output=True, text=True)
         if res.returncode != 0:
@@ -150,11 +150,10 @@ def run_case(case: C.Case, device: str, repeats: int, torch, log, quick: bool = 
     return rows
 
 
-def gpu_kernel_rows(case: C.Case, repeats: int, log):
+def gpu_kernel_rows(case: cases.Case, repeats: int, log):
     """SpMM and SDDMM alone against the bytes-moved roofline."""
     import cupy
-    from gpu_sparse import _impl as I
-    idx, vals, B, Cm, G = C.make_problem(case)
+    idx, vals, B, Cm, G = cases.make_problem(case)
     dt = np.dtype(case.dtype)
     s = dt.itemsize
     a = gs.sparse_coo_tensor(idx, vals.astype(dt), (case.m, case.n), device="cuda")
@@ -166,12 +165,12 @@ def gpu_kernel_rows(case: C.Case, repeats: int, log):
     sync = cupy.cuda.get_current_stream().synchronize
     out = []
     spmm_bytes = nnz * (4 + s) + 4 * (m + 1) + nnz * p * s + 2 * m * p * s
-    t = float(np.median(S.timed(lambda: I.spmm(a, b, alpha=2.0, beta=0.5, c=c), sync,
-                                repeats)))
+    t = float(np.median(suite.timed(
+        lambda: a.pattern.spmm(a.array, b, alpha=2.0, beta=0.5, c=c), sync, repeats)))
     out.append({"kernel": "spmm", "case": case.name, "ms": t * 1e3, "bytes": spmm_bytes})
     sddmm_bytes = nnz * 8 + m * p * s + nnz * p * s + nnz * s  # int32 indices
-    t = float(np.median(S.timed(lambda: I.sddmm_on(a, g, b, alpha=2.0), sync,
-                                repeats)))
+    t = float(np.median(suite.timed(lambda: a.pattern.sddmm(g, b, alpha=2.0), sync,
+                                    repeats)))
     out.append({"kernel": "sddmm", "case": case.name, "ms": t * 1e3, "bytes": sddmm_bytes})
     for r in out:
         r["tbps"] = r["bytes"] / (r["ms"] * 1e-3) / 1e12
@@ -209,20 +208,21 @@ def main(argv=None) -> int:
     torch = _torch()
     repeats = args.repeats or (3 if args.quick else 5)
     if args.quick:
-        S.TIME_BUDGET_S = 0.4
-    cases = C.cpu_cases(args.quick) if args.device == "cpu" else C.gpu_cases(args.quick)
+        suite.TIME_BUDGET_S = 0.4
+    case_list = (cases.cpu_cases(args.quick) if args.device == "cpu"
+                 else cases.gpu_cases(args.quick))
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
     # compile the kernels outside the measurements
-    warm = C.Case(64, 256, 8, "uniform")
+    warm = cases.Case(64, 256, 8, "uniform")
     for layout in ("coo", "csr"):
-        S.Ours("cuda" if args.device == "cuda" else "cpu", layout,
-               *C.make_problem(warm), "float32").results()
+        suite.Ours("cuda" if args.device == "cuda" else "cpu", layout,
+               *cases.make_problem(warm), "float32").results()
     t_start = time.time()
     rows, kernel_rows = [], []
-    for case in cases:
+    for case in case_list:
         log(case.name)
         rows += run_case(case, args.device, repeats, torch, log, args.quick)
         if args.device == "cuda":

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 import gpu_sparse as gs
 from cpu_backend import BACKEND
 
-from . import cases as C
+from . import cases
 
 
 def median_ms(f, repeats=7):
@@ -34,9 +34,9 @@ def median_ms(f, repeats=7):
 
 def main() -> int:
     rows = ["| case | op | gpu_sparse ms | SciPy ms | speedup |", "|---|---|---:|---:|---:|"]
-    for case in [C.Case(m, nnz, 16, d) for m in (2**14, 2**17) for nnz in (2**20, 2**22)
+    for case in [cases.Case(m, nnz, 16, d) for m in (2**14, 2**17) for nnz in (2**20, 2**22)
                  for d in ("uniform", "powerlaw")]:
-        idx, vals, *_ = C.make_problem(case)
+        idx, vals, *_ = cases.make_problem(case)
         shape = (case.m, case.n)
         r, c = idx[0].copy(), idx[1].copy()
 

@@ -10,6 +10,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 import gpu_sparse as gs
+from gpu_sparse.formats import COOPattern
 
 BETA, ALPHA = 0.5, 2.0
 _PAGE = 4096
@@ -120,7 +121,6 @@ class Ours(Impl):
                                  device=device, check_invariants=True)
         if layout == "csr":
             a = a.to_sparse_csr()
-            self._order = None  # CSR (coalesced) order; mapped back for the check
         self.a = a.requires_grad_()
         self.b = gs.tensor(B.astype(dtype), device=device, requires_grad=True)
         self.c = gs.tensor(C.astype(dtype), device=device)
@@ -148,13 +148,14 @@ class Ours(Impl):
         if self.layout == "coo":
             ga = self.a.grad.cpu().values().numpy()
         else:  # CSR grad values at each (row, col) of the original COO order
-            from gpu_sparse import _impl as I
-            ga = I.sample(self.a.grad.cpu(), self.idx[0], self.idx[1])
+            grad = self.a.grad.cpu()
+            at = COOPattern(self.idx, grad.shape, "cpu")
+            ga = at.gather_sparse(grad.pattern, grad.array)
         return o, ga, gb
 
 
 class Torch(Impl):
-    def __init__(self, device, layout, idx, vals, B, C, G, dtype, allow_backward=True):
+    def __init__(self, device, layout, idx, vals, B, C, G, dtype):
         import torch
         self.torch = torch
         self.name = "torch"
@@ -171,7 +172,6 @@ class Torch(Impl):
         self.c = torch.from_numpy(C).to(tdt).to(dev)
         self.g = torch.from_numpy(G).to(tdt).to(dev)
         self.dev = dev
-        self.allow_backward = allow_backward
 
     def sync(self):
         if self.dev == "cuda":

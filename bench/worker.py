@@ -5,18 +5,18 @@ import json
 import os
 import sys
 
-from . import cases as C
-from . import suite as S
+from . import cases
+from . import suite
 from .__main__ import run_family
 
 
 def main() -> int:
     arg = json.loads(sys.argv[1])
-    S.TIME_BUDGET_S = arg["budget"]
+    suite.TIME_BUDGET_S = arg["budget"]
     if arg["family"] == "torch":
         import torch
         torch.set_num_threads(os.cpu_count() or 1)
-    rows = run_family(C.Case(**arg["case"]), arg["family"], arg["device"], arg["repeats"],
+    rows = run_family(cases.Case(**arg["case"]), arg["family"], arg["device"], arg["repeats"],
                       arg["quick"])
     print(json.dumps(rows))
     return 0

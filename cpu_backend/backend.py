@@ -6,13 +6,13 @@ nothing from ``gpu_sparse``)."""
 from __future__ import annotations
 
 import weakref
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels as K
+from . import _kernels as kernels
 
 _INT32_MAX = np.iinfo(np.int32).max
 # Chunks per thread: small enough to balance skewed rows, large enough to amortise.
@@ -104,35 +104,35 @@ class CPUBackend:
     # ---- conversions ------------------------------------------------------------
     def coo_to_csr(self, rows, cols, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
-        if K.is_sorted(rows):
+        if kernels.is_sorted(rows):
             crow = np.searchsorted(rows, np.arange(n_rows + 1), side="left").astype(idx)
             return crow, cols.astype(idx), None
-        ptr, perm = K.counting_sort(rows, n_rows, np.empty(0, idx))
+        ptr, perm = kernels.counting_sort(rows, n_rows, np.empty(0, idx))
         col = np.empty(perm.shape[0], idx)
-        K.gather(cols, perm, col)
+        kernels.gather(cols, perm, col)
         return ptr, col, perm
 
     def csr_transpose(self, crow, col, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, col.shape[0])
-        return K.csr_transpose(crow, col, n_cols, np.empty(0, idx))
+        return kernels.csr_transpose(crow, col, n_cols, np.empty(0, idx))
 
     def coalesce(self, rows, cols, values, shape, inverse=True):
         rows = rows.astype(np.int64, copy=False)
         cols = cols.astype(np.int64, copy=False)
         nnz = rows.shape[0]
-        if K.strictly_increasing_pairs(rows, cols):
+        if kernels.strictly_increasing_pairs(rows, cols):
             inv = np.arange(nnz, dtype=np.int64) if inverse else None
             return rows.copy(), cols.copy(), values.copy(), inv
-        ptr, perm = K.counting_sort(rows, shape[0], np.empty(0, np.int64))
+        ptr, perm = kernels.counting_sort(rows, shape[0], np.empty(0, np.int64))
         keys = np.empty(nnz, np.int64)
-        K.gather(cols, perm, keys)
-        K.sort_within_rows(ptr, perm, keys)
-        r, c, v, inv = K.merge_duplicates(ptr, perm, keys, values, bool(inverse))
+        kernels.gather(cols, perm, keys)
+        kernels.sort_within_rows(ptr, perm, keys)
+        r, c, v, inv = kernels.merge_duplicates(ptr, perm, keys, values, bool(inverse))
         return r, c, v, (inv if inverse else None)
 
     def to_dense(self, rows, cols, values, shape):
         out = np.zeros(shape, dtype=values.dtype)
-        K.scatter_add_2d(rows, cols, values, out)
+        kernels.scatter_add_2d(rows, cols, values, out)
         return out
 
     # ---- products ---------------------------------------------------------------
@@ -160,9 +160,9 @@ class CPUBackend:
             # the product they would sit on the critical path of every row (measured
             # 2-3x faster for nnz = 2^22 at p = 16)
             gathered = np.empty(perm.shape[0], dtype=dt)
-            K.gather(values, perm, gathered)
+            kernels.gather(values, perm, gathered)
             values = gathered
-        K.spmm_csr(bounds, crow, col, values, bool(conj), b, dt.type(alpha), dt.type(beta),
+        kernels.spmm_csr(bounds, crow, col, values, bool(conj), b, dt.type(alpha), dt.type(beta),
                    c_arg, use_c, out)
         return out
 
@@ -193,10 +193,10 @@ class CPUBackend:
         c_arg = _c_contig(c) if use_c else out
         args = (bool(conj_b), dt.type(alpha), dt.type(beta), c_arg, use_c, dt.type(0), out)
         if rows is None:
-            K.sddmm_csr(self._row_bounds(crow), crow, cols, a, b, *args)
+            kernels.sddmm_csr(self._row_bounds(crow), crow, cols, a, b, *args)
         else:
             bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
-            K.sddmm_coo(bounds, rows, cols, a, b, *args)
+            kernels.sddmm_coo(bounds, rows, cols, a, b, *args)
         return out
 
     def spgemm(self, a, a_shape, b, b_shape):

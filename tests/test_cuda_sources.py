@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from gpu_sparse.cuda import launch as L
+from gpu_sparse.cuda import launch
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "gpu_sparse" / "cuda" / "kernels"
@@ -26,13 +26,13 @@ needs_nvcc = pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not o
 
 def test_kernel_sources_exist():
     names = {p.name for p in SOURCES}
-    assert set(L.SOURCES.values()) <= names
+    assert set(launch.SOURCES.values()) <= names
     for p in SOURCES:
         text = p.read_text()
         kernels = re.findall(r"__global__ void (\w+)", text)
         assert kernels and all(k.startswith("gpu_sparse_") for k in kernels), p.name
         # launch.py knows every kernel and where it lives
-        assert all(L.SOURCES.get(k) == p.name for k in kernels), (p.name, kernels)
+        assert all(launch.SOURCES.get(k) == p.name for k in kernels), (p.name, kernels)
 
 
 def _wrapper(src, kernels, tmp_path):
@@ -48,11 +48,11 @@ def _wrapper(src, kernels, tmp_path):
 @pytest.mark.parametrize("half", [False, True], ids=["f32-f64-complex", "half"])
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
 def test_nvcc_compiles(src, half, tmp_path):
-    kernels = [k for k in L.instantiations(half) if k.source == src.name]
+    kernels = [k for k in launch.instantiations(half) if k.source == src.name]
     assert kernels and any(k.half for k in kernels) == half
     assert len({k.expression for k in kernels}) == len(kernels)
     out = tmp_path / (src.stem + ".ptx")
-    cmd = NVCC + list(L.compile_options(half)) + [
+    cmd = NVCC + list(launch.compile_options(half)) + [
         "-o", str(out), str(_wrapper(src, kernels, tmp_path))]
     res = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-4000:]
@@ -73,72 +73,79 @@ def test_nvcc_needs_launch_defines(src, tmp_path):
 
 
 def test_compile_options():
-    opts = L.compile_options(False)
+    opts = launch.compile_options(False)
     assert "-DGS_WARP_SIZE=32" in opts and "-DGS_SDDMM_CHUNK=32" in opts
     assert "-DGS_THREADS_PER_BLOCK=256" in opts and "-DGS_SDDMM_TILES=2" in opts
     assert "-DGPU_SPARSE_HALF" not in opts
-    assert L.compile_options(True) == opts + ("-DGPU_SPARSE_HALF",)
+    assert launch.compile_options(True) == opts + ("-DGPU_SPARSE_HALF",)
 
 
 def test_launch_imports_without_cupy():
     code = ("import sys\n"
             "for m in ('cupy', 'cupyx', 'cupy_backends'):\n"
             "    sys.modules[m] = None  # any import of them now raises ImportError\n"
-            "import gpu_sparse.cuda.launch as L\n"
-            "assert L.sddmm_blocks(33) == 1\n")
+            "import gpu_sparse.cuda.launch as launch\n"
+            "assert launch.sddmm_blocks(33) == 1\n")
     res = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-4000:]
 
 
 def test_launch_geometry():
-    assert (L.THREADS_PER_BLOCK, L.WARP_SIZE, L.SDDMM_CHUNK, L.SDDMM_TILES) == (256, 32, 32, 2)
-    assert L.BLOCK == (256,)
+    geometry = (launch.THREADS_PER_BLOCK, launch.WARP_SIZE, launch.SDDMM_CHUNK,
+                launch.SDDMM_TILES)
+    assert geometry == (256, 32, 32, 2)
+    assert launch.BLOCK == (256,)
     # SDDMM: one warp per 32 nonzeros, 8 warps per block
-    assert L.sddmm_warps(33) == 2 and L.sddmm_blocks(33) == 1      # ceil(2 * 32 / 256)
-    assert L.sddmm_warps(32) == 1 and L.sddmm_blocks(1) == 1
-    assert L.sddmm_warps(257) == 9 and L.sddmm_blocks(257) == 2    # ceil(9 * 32 / 256)
-    assert L.sddmm_blocks(10**6) == 3907                           # ceil(31250 * 32 / 256)
+    assert launch.sddmm_warps(33) == 2 and launch.sddmm_blocks(33) == 1  # ceil(2*32 / 256)
+    assert launch.sddmm_warps(32) == 1 and launch.sddmm_blocks(1) == 1
+    assert launch.sddmm_warps(257) == 9 and launch.sddmm_blocks(257) == 2  # ceil(9*32 / 256)
+    assert launch.sddmm_blocks(10**6) == 3907  # ceil(31250 * 32 / 256)
     # SpMM: one warp per (row, tile of 32 * vec columns)
-    assert L.vec_width(np.float32, 100, True) == 4
-    assert L.spmm_tiles(100, 4) == 1 and L.spmm_blocks(1000, 100, 4) == 125  # 32000 / 256
-    assert L.vec_width(np.float32, 100, False) == 1                # unaligned: scalar loads
-    assert L.spmm_tiles(100, 1) == 4 and L.spmm_blocks(1000, 100, 1) == 500  # 128000 / 256
-    assert L.vec_width(np.float64, 3, True) == 1                   # 2 does not divide 3
-    assert L.vec_width(np.float64, 300, True) == 2
-    assert L.spmm_tiles(300, 2) == 5 and L.spmm_blocks(7, 300, 2) == 5  # ceil(7*5*32 / 256)
-    assert L.vec_width(np.float16, 8, True) == 8 and L.spmm_blocks(1, 8, 8) == 1
-    assert L.vec_width(np.complex128, 64, True) == 1               # 16 bytes already
-    assert L.vec_width(np.complex64, 64, True) == 2
+    assert launch.vec_width(np.float32, 100, True) == 4
+    assert launch.spmm_tiles(100, 4) == 1
+    assert launch.spmm_blocks(1000, 100, 4) == 125  # 32000 / 256
+    assert launch.vec_width(np.float32, 100, False) == 1  # unaligned: scalar loads
+    assert launch.spmm_tiles(100, 1) == 4
+    assert launch.spmm_blocks(1000, 100, 1) == 500  # 128000 / 256
+    assert launch.vec_width(np.float64, 3, True) == 1  # 2 does not divide 3
+    assert launch.vec_width(np.float64, 300, True) == 2
+    assert launch.spmm_tiles(300, 2) == 5
+    assert launch.spmm_blocks(7, 300, 2) == 5  # ceil(7 * 5 * 32 / 256)
+    assert launch.vec_width(np.float16, 8, True) == 8 and launch.spmm_blocks(1, 8, 8) == 1
+    assert launch.vec_width(np.complex128, 64, True) == 1  # 16 bytes already
+    assert launch.vec_width(np.complex64, 64, True) == 2
     # segment sum: one thread per segment
-    assert L.segment_blocks(0) == 1 and L.segment_blocks(256) == 1
-    assert L.segment_blocks(257) == 2
-    assert L.aligned(0, 256, 4096) and not L.aligned(256, 8)
+    assert launch.segment_blocks(0) == 1 and launch.segment_blocks(256) == 1
+    assert launch.segment_blocks(257) == 2
+    assert launch.aligned(0, 256, 4096) and not launch.aligned(256, 8)
 
 
 def test_launch_templates():
-    assert L.value_type_name(np.float32) == "float"
-    assert L.value_type_name(np.complex128) == "gs_c128"
-    assert L.value_type_name(np.float16) == "__half"
-    assert L.index_type_name(np.int32) == "int" and L.index_type_name(np.int64) == "long long"
-    assert L.acc_dtype(np.float16) == np.float32 and L.acc_dtype(np.float64) == np.float64
-    assert not L.is_half(np.complex64) and L.is_half(np.float16)
+    assert launch.value_type_name(np.float32) == "float"
+    assert launch.value_type_name(np.complex128) == "gs_c128"
+    assert launch.value_type_name(np.float16) == "__half"
+    assert launch.index_type_name(np.int32) == "int"
+    assert launch.index_type_name(np.int64) == "long long"
+    assert launch.acc_dtype(np.float16) == np.float32
+    assert launch.acc_dtype(np.float64) == np.float64
+    assert not launch.is_half(np.complex64) and launch.is_half(np.float16)
     with pytest.raises(TypeError):
-        L.value_type_name(np.int32)
-    k = L.sddmm_kernel(np.complex64, np.int64, 2)
-    assert k == L.Kernel("sddmm.cu", "gpu_sparse_sddmm_coo<gs_c64, long long, 2>", False)
-    k = L.spmm_kernel(np.float16, np.int32, 8)
-    assert k == L.Kernel("spmm.cu", "gpu_sparse_spmm_csr<__half, int, 8>", True)
-    assert L.segment_sum_kernel(np.float64).expression == "gpu_sparse_segment_sum<double>"
+        launch.value_type_name(np.int32)
+    k = launch.sddmm_kernel(np.complex64, np.int64, 2)
+    assert k == launch.Kernel("sddmm.cu", "gpu_sparse_sddmm_coo<gs_c64, long long, 2>", False)
+    k = launch.spmm_kernel(np.float16, np.int32, 8)
+    assert k == launch.Kernel("spmm.cu", "gpu_sparse_spmm_csr<__half, int, 8>", True)
+    assert launch.segment_sum_kernel(np.float64).expression == "gpu_sparse_segment_sum<double>"
     # what the backend can ask for is among the compiled instantiations
-    assert k in L.instantiations(True) and k not in L.instantiations(False)
+    assert k in launch.instantiations(True) and k not in launch.instantiations(False)
     # 4 value types x 2 kernels x 2 index types x 2 widths (1 for complex128) + 4 sums
-    assert len(L.instantiations(False)) == 3 * 8 + 4 + 4
-    assert len(L.instantiations(True)) == 5 * 8 + 4 + 6
+    assert len(launch.instantiations(False)) == 3 * 8 + 4 + 4
+    assert len(launch.instantiations(True)) == 5 * 8 + 4 + 6
 
 
 def test_launch_bfloat16():
     ml_dtypes = pytest.importorskip("ml_dtypes")
     bf16 = np.dtype(ml_dtypes.bfloat16)
-    assert L.value_type_name(bf16) == "__nv_bfloat16" and L.is_half(bf16)
-    assert L.acc_dtype(bf16) == np.float32 and L.vec_width(bf16, 16, True) == 8
+    assert launch.value_type_name(bf16) == "__nv_bfloat16" and launch.is_half(bf16)
+    assert launch.acc_dtype(bf16) == np.float32 and launch.vec_width(bf16, 16, True) == 8

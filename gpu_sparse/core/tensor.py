@@ -70,7 +70,7 @@ class Tensor:
         """The backend computing on this tensor's device."""
         return get_backend(self._device)
 
-    def with_array(self, array: Array) -> "Tensor":
+    def with_array(self, array: Array) -> Tensor:
         """A tensor with this one's device and pattern (if any) holding ``array``."""
         return Tensor(array, self._device, self._pattern)
 
@@ -128,7 +128,7 @@ class Tensor:
     def requires_grad(self, flag: bool) -> None:
         self.requires_grad_(flag)
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf; returns self."""
         flag = bool(flag)
         if self._grad_fn is not None and not flag:
@@ -141,11 +141,11 @@ class Tensor:
         return self
 
     @property
-    def grad(self) -> Optional["Tensor"]:
+    def grad(self) -> Optional[Tensor]:
         return self._grad
 
     @grad.setter
-    def grad(self, value: Optional["Tensor"]) -> None:
+    def grad(self, value: Optional[Tensor]) -> None:
         if value is not None and not isinstance(value, Tensor):
             raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
         self._grad = value
@@ -175,19 +175,19 @@ class Tensor:
         g = as_gradient("backward", self, gradient)
         engine.run_backward([self], [g], retain_graph=retain_graph)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this one's array and pattern, outside the graph."""
         return self.with_array(self._array)
 
     # ---- gradient accumulation (called by the engine) -------------------------------
-    def _add_grad(self, pending: Optional["Tensor"], g: "Tensor") -> "Tensor":
+    def _add_grad(self, pending: Optional[Tensor], g: Tensor) -> Tensor:
         """``pending + g`` for this tensor, ``g`` brought to its layout first."""
         g = to_layout_of(self, g)
         if pending is None:
             return g
         return pending.with_array(pending._array + g._array)
 
-    def _accumulate_grad(self, g: "Tensor", handed: Sequence[Array]) -> None:
+    def _accumulate_grad(self, g: Tensor, handed: Sequence[Array]) -> None:
         """Add ``g`` into ``.grad``. Later backward calls add into the same buffer in
         place, so a gradient whose array others may hold (``handed``: the user's
         ``gradient``, a pass-through of ``+`` reaching two leaves) is copied first."""
@@ -203,17 +203,17 @@ class Tensor:
             arr += to_layout_of(self._grad, g)._array
 
     # ---- sparse accessors ------------------------------------------------------------
-    def indices(self) -> "Tensor":
+    def indices(self) -> Tensor:
         """COO: the (2, nnz) int64 index tensor, duplicates and order as stored."""
         pattern = sparse_pattern(self, "indices", Layout.sparse_coo)
         return Tensor(pattern.index_arrays()["indices"], self._device)
 
-    def crow_indices(self) -> "Tensor":
+    def crow_indices(self) -> Tensor:
         """CSR: the (m + 1,) int64 row pointer."""
         pattern = sparse_pattern(self, "crow_indices", Layout.sparse_csr)
         return Tensor(pattern.index_arrays()["crow_indices"], self._device)
 
-    def col_indices(self) -> "Tensor":
+    def col_indices(self) -> Tensor:
         """CSR: the (nnz,) int64 column indices."""
         pattern = sparse_pattern(self, "col_indices", Layout.sparse_csr)
         return Tensor(pattern.index_arrays()["col_indices"], self._device)
@@ -257,10 +257,10 @@ class Tensor:
                                f"{self.shape}")
         return np.asarray(self.backend.to_numpy(self._dense_array())).reshape(-1)[0].item()
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: Optional[int] = None) -> "Tensor":
+    def cuda(self, device: Optional[int] = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
@@ -309,31 +309,31 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- operations bound by gpu_sparse.ops (differentiable; see each for its doc) ----
-    values: ClassVar[Callable[["Tensor"], "Tensor"]]
-    coalesce: ClassVar[Callable[["Tensor"], "Tensor"]]
-    to: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    to_dense: ClassVar[Callable[["Tensor"], "Tensor"]]
-    to_sparse: ClassVar[Callable[["Tensor"], "Tensor"]]
-    to_sparse_coo: ClassVar[Callable[["Tensor"], "Tensor"]]
-    to_sparse_csr: ClassVar[Callable[["Tensor"], "Tensor"]]
-    to_scipy: ClassVar[Callable[["Tensor"], Any]]
-    sum: ClassVar[Callable[["Tensor"], "Tensor"]]
-    conj: ClassVar[Callable[["Tensor"], "Tensor"]]
-    __add__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __radd__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __sub__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __rsub__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __mul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __rmul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __truediv__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __neg__: ClassVar[Callable[["Tensor"], "Tensor"]]
-    __matmul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    __rmatmul__: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    add_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    sub_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    mul_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    copy_: ClassVar[Callable[["Tensor", Any], "Tensor"]]
-    zero_: ClassVar[Callable[["Tensor"], "Tensor"]]
+    values: ClassVar[Callable[[Tensor], Tensor]]
+    coalesce: ClassVar[Callable[[Tensor], Tensor]]
+    to: ClassVar[Callable[[Tensor, Any], Tensor]]
+    to_dense: ClassVar[Callable[[Tensor], Tensor]]
+    to_sparse: ClassVar[Callable[[Tensor], Tensor]]
+    to_sparse_coo: ClassVar[Callable[[Tensor], Tensor]]
+    to_sparse_csr: ClassVar[Callable[[Tensor], Tensor]]
+    to_scipy: ClassVar[Callable[[Tensor], Any]]
+    sum: ClassVar[Callable[[Tensor], Tensor]]
+    conj: ClassVar[Callable[[Tensor], Tensor]]
+    __add__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __radd__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __sub__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __rsub__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __mul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __rmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __truediv__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __neg__: ClassVar[Callable[[Tensor], Tensor]]
+    __matmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __rmatmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    add_: ClassVar[Callable[[Tensor, Any], Tensor]]
+    sub_: ClassVar[Callable[[Tensor, Any], Tensor]]
+    mul_: ClassVar[Callable[[Tensor, Any], Tensor]]
+    copy_: ClassVar[Callable[[Tensor, Any], Tensor]]
+    zero_: ClassVar[Callable[[Tensor], Tensor]]
 
 
 def sparse_pattern(t: Tensor, fn: str, layout: Optional[Layout] = None) -> Pattern:

@@ -11,7 +11,7 @@ import functools
 from typing import Any
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def is_available() -> bool:
     """True when CuPy imports and sees at least one GPU (never raises)."""
     try:
@@ -36,7 +36,7 @@ def current_device() -> int:
     return int(cupy.cuda.runtime.getDevice())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_cuda_backend(device_id: int) -> Any:
     """The :class:`~gpu_sparse.cuda.backend.CuPyBackend` of one GPU (one per device)."""
     from .backend import CuPyBackend

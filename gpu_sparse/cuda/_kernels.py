@@ -15,7 +15,7 @@ import pathlib
 
 import cupy
 
-from . import launch as L
+from . import launch
 
 KERNEL_DIR = pathlib.Path(__file__).resolve().parent / "kernels"
 
@@ -26,12 +26,12 @@ def _source(filename: str) -> str:
 
 
 @cupy.memoize(for_each_device=True)
-def _module(kernel: L.Kernel) -> cupy.RawModule:
-    options = (f"-I{KERNEL_DIR}",) + L.compile_options(kernel.half)
+def _module(kernel: launch.Kernel) -> cupy.RawModule:
+    options = (f"-I{KERNEL_DIR}",) + launch.compile_options(kernel.half)
     return cupy.RawModule(code=_source(kernel.source), options=options,
                           name_expressions=(kernel.expression,))
 
 
-def get_kernel(kernel: L.Kernel) -> cupy.RawKernel:
+def get_kernel(kernel: launch.Kernel) -> cupy.RawKernel:
     """The compiled instantiation ``kernel`` on the current device."""
     return _module(kernel).get_function(kernel.expression)

@@ -15,8 +15,8 @@ from typing import Any
 import cupy
 import numpy as np
 
-from . import _kernels as K
-from . import launch as L
+from . import _kernels as kernels
+from . import launch
 
 # This package sits below gpu_sparse.backend (it implements, never imports, the Protocol).
 Array = Any  # cupy.ndarray
@@ -39,7 +39,7 @@ def _bfloat16():
     try:
         import ml_dtypes
         return np.dtype(ml_dtypes.bfloat16)
-    except Exception:  # noqa: BLE001 - ml_dtypes missing or broken: no bfloat16
+    except Exception:
         return None
 
 
@@ -150,8 +150,8 @@ class CuPyBackend:
                 inv[order] = cupy.cumsum(first, dtype=np.int64) - 1
             ukeys = sk[starts]
             out = cupy.empty(n_seg, dtype=values.dtype)
-            ker = K.get_kernel(L.segment_sum_kernel(values.dtype))
-            ker((L.segment_blocks(n_seg),), L.BLOCK,
+            ker = kernels.get_kernel(launch.segment_sum_kernel(values.dtype))
+            ker((launch.segment_blocks(n_seg),), launch.BLOCK,
                 (order.astype(np.int64), starts, np.int64(n_seg), np.int64(nnz),
                  cupy.ascontiguousarray(values), out))
             return ukeys // shape[1], ukeys % shape[1], out, inv
@@ -194,11 +194,11 @@ class CuPyBackend:
                     _cusparse_spmm(crow, col, cupy.ascontiguousarray(vals), b, out, alpha,
                                    beta if use_c else 0, dt)
                     return out
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     # whatever cuSPARSE or CuPy's binding raises (NOT_SUPPORTED, a missing
                     # symbol): our kernel computes the same product, deterministically too
                     warnings.warn(f"cuSPARSE SpMM failed ({e}); using gpu_sparse's CUDA "
-                                  f"kernel from now on", CuSparseFallbackWarning)
+                                  f"kernel from now on", CuSparseFallbackWarning, stacklevel=2)
                     self._use_cusparse = False
                     if use_c:  # cuSPARSE may have written into out
                         out = cupy.array(cupy.broadcast_to(c, (n_rows, p)), dtype=dt,
@@ -211,11 +211,11 @@ class CuPyBackend:
         holds ``c`` when ``use_c``; the kernel reads it before writing)."""
         dt = values.dtype
         n_rows, p = out.shape
-        vec = L.vec_width(dt, p, L.aligned(b.data.ptr, out.data.ptr))
-        ker = K.get_kernel(L.spmm_kernel(dt, crow.dtype, vec))
-        acc = L.acc_dtype(dt)
+        vec = launch.vec_width(dt, p, launch.aligned(b.data.ptr, out.data.ptr))
+        ker = kernels.get_kernel(launch.spmm_kernel(dt, crow.dtype, vec))
+        acc = launch.acc_dtype(dt)
         perm_arg = perm.astype(crow.dtype) if perm is not None else crow
-        ker((L.spmm_blocks(n_rows, p, vec),), L.BLOCK,
+        ker((launch.spmm_blocks(n_rows, p, vec),), launch.BLOCK,
             (crow, col.astype(crow.dtype, copy=False), cupy.ascontiguousarray(values),
              perm_arg, b, out, out, np.int64(n_rows), np.int32(p), acc.type(alpha),
              acc.type(beta), np.int32(perm is not None), np.int32(bool(conj)),
@@ -245,12 +245,12 @@ class CuPyBackend:
             idx = self.index_dtype(a.shape[0], b.shape[0], nnz)
             rows = rows.astype(idx, copy=False)
             cols = cols.astype(idx, copy=False)
-            vec = L.vec_width(dt, p, L.aligned(a.data.ptr, b.data.ptr))
-            ker = K.get_kernel(L.sddmm_kernel(dt, idx, vec))
-            acc = L.acc_dtype(dt)
+            vec = launch.vec_width(dt, p, launch.aligned(a.data.ptr, b.data.ptr))
+            ker = kernels.get_kernel(launch.sddmm_kernel(dt, idx, vec))
+            acc = launch.acc_dtype(dt)
             use_c = c is not None
             c_arg = cupy.ascontiguousarray(c) if use_c else out
-            ker((L.sddmm_blocks(nnz),), L.BLOCK,
+            ker((launch.sddmm_blocks(nnz),), launch.BLOCK,
                 (rows, cols, a, b, c_arg, out, np.int64(nnz), np.int32(p), acc.type(alpha),
                  acc.type(beta), np.int32(use_c), np.int32(bool(conj_b))))
             return out

@@ -5,8 +5,8 @@ sample, densify and coalesce with a given array of values; :class:`Layout` names
 layouts of a tensor. The modules ``coo`` and ``csr`` also hold each format's input checks.
 """
 
-from .coo import COOPattern
+from .coo import COOPattern, spgemm
 from .csr import CSRPattern
-from .pattern import Layout, Pattern, conj
+from .pattern import CSRMatrix, Layout, Pattern, conj
 
-__all__ = ["COOPattern", "CSRPattern", "Layout", "Pattern", "conj"]
+__all__ = ["COOPattern", "CSRMatrix", "CSRPattern", "Layout", "Pattern", "conj", "spgemm"]

@@ -7,8 +7,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..backend import Array, CSRForm
-from .pattern import Layout, Pattern
+from ..backend import Array, CSRForm, get_backend
+from .pattern import CSRMatrix, Layout, Pattern
 
 
 class COOPattern(Pattern):
@@ -59,7 +59,7 @@ class COOPattern(Pattern):
                                   conj_b=conj_b)
 
     def coalesce(self, values: Array, inverse: bool = True
-                 ) -> Tuple["COOPattern", Array, Optional[Array]]:
+                 ) -> Tuple[COOPattern, Array, Optional[Array]]:
         rows, cols, vals, inv = self.backend.coalesce(self.rows, self.cols, values,
                                                       self.shape, inverse=inverse)
         out = COOPattern(self.backend.xp.stack([rows, cols]), self.shape, self.device,
@@ -67,13 +67,23 @@ class COOPattern(Pattern):
         return out, vals, inv
 
 
-    def moved(self, device: str, move: Callable[[Array], Array]) -> "COOPattern":
+    def moved(self, device: str, move: Callable[[Array], Array]) -> COOPattern:
         return COOPattern(move(self.indices), self.shape, device, self.coalesced)
 
     def to_scipy(self, values: Array) -> Any:
         sparse = self.backend.sparse_module
         return sparse.coo_matrix((values.copy(), (self.rows.copy(), self.cols.copy())),
                                  shape=self.shape)
+
+
+def spgemm(a: CSRMatrix, b: CSRMatrix) -> Tuple[COOPattern, Array]:
+    """SpGEMM ``a @ b`` on ``a``'s device: the coalesced COO pattern of the product and
+    its values."""
+    backend = get_backend(a.device)
+    rows, cols, vals = backend.spgemm(a[:3], a.shape, b[:3], b.shape)
+    pattern = COOPattern(backend.xp.stack([rows, cols]), (a.shape[0], b.shape[1]),
+                         a.device, coalesced=True)
+    return pattern, vals
 
 
 def check_structure(fn: str, indices: Array, nnz: int) -> None:

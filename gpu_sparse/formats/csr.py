@@ -60,7 +60,7 @@ class CSRPattern(Pattern):
         return out, vals, inv
 
 
-    def moved(self, device: str, move: Callable[[Array], Array]) -> "CSRPattern":
+    def moved(self, device: str, move: Callable[[Array], Array]) -> CSRPattern:
         return CSRPattern(move(self.crow), move(self.col), self.shape, device)
 
     def to_scipy(self, values: Array) -> Any:

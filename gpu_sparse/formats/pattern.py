@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from functools import cached_property
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 from ..backend import Array, Backend, CSRForm, get_backend
 
@@ -28,14 +28,6 @@ class Layout(enum.Enum):
     sparse_coo = "sparse_coo"
     sparse_csr = "sparse_csr"
 
-    def moved(self, device: str, move: Callable[[Array], Array]) -> "Pattern":
-        """This pattern on ``device``, each index array carried by ``move``."""
-        raise NotImplementedError
-
-    def to_scipy(self, values: Array) -> Any:
-        """A SciPy (CPU) or cupyx (CUDA) sparse matrix of this format holding copies."""
-        raise NotImplementedError
-
     def __repr__(self) -> str:
         return f"gpu_sparse.{self.value}"
 
@@ -43,6 +35,16 @@ class Layout(enum.Enum):
 def conj(arr: Array) -> Array:
     """``conj(arr)``; the array itself when it is real (no copy)."""
     return arr.conj() if arr.dtype.kind == "c" else arr
+
+
+class CSRMatrix(NamedTuple):
+    """A sparse matrix as CSR arrays with its values in CSR order: an SpGEMM operand."""
+
+    crow: Array
+    col: Array
+    values: Array
+    shape: Tuple[int, int]
+    device: str
 
 
 class Pattern:
@@ -112,13 +114,23 @@ class Pattern:
         ``conj_b=False`` it samples ``a @ bᵀ`` instead. Never forms the m x n product."""
         raise NotImplementedError
 
+    def csr_matrix(self, values: Array, adjoint: bool = False) -> CSRMatrix:
+        """``S`` (or ``Sᴴ`` with ``adjoint``) as CSR arrays, values gathered into CSR
+        order (conjugated for ``Sᴴ``), from the cached CSR forms."""
+        crow, col, perm = self.transposed_csr if adjoint else self.csr
+        vals = values if perm is None else values[perm]
+        m, n = self.shape
+        if adjoint:
+            return CSRMatrix(crow, col, conj(vals), (n, m), self.device)
+        return CSRMatrix(crow, col, vals, (m, n), self.device)
+
     # ---- reading at the stored entries ---------------------------------------------
     def gather(self, dense: Array) -> Array:
         """The entries of a dense (m, n) array at the stored positions -> (nnz,);
         duplicates each read the same element."""
         return dense[self.rows, self.cols]
 
-    def gather_sparse(self, other: "Pattern", values: Array) -> Array:
+    def gather_sparse(self, other: Pattern, values: Array) -> Array:
         """The entries of the sparse matrix ``(other, values)`` (duplicates summed) at
         this pattern's stored positions -> (nnz,); 0 where ``other`` stores nothing."""
         xp = self.backend.xp
@@ -141,7 +153,7 @@ class Pattern:
         return self.backend.to_dense(self.rows, self.cols, values, self.shape)
 
     def coalesce(self, values: Array, inverse: bool = True
-                 ) -> Tuple["Pattern", Array, Optional[Array]]:
+                 ) -> Tuple[Pattern, Array, Optional[Array]]:
         """Sorted row-major without duplicates (explicit zeros kept).
 
         Returns ``(pattern, values, inverse)``: a coalesced COO pattern, the summed values
@@ -149,129 +161,7 @@ class Pattern:
         summed into."""
         raise NotImplementedError
 
-    def moved(self, device: str, move: Callable[[Array], Array]) -> "Pattern":
-        """This pattern on ``device``, each index array carried by ``move``."""
-        raise NotImplementedError
-
-    def to_scipy(self, values: Array) -> Any:
-        """A SciPy (CPU) or cupyx (CUDA) sparse matrix of this format holding copies."""
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"gpu_sparse.{self.value}"
-
-
-def conj(arr: Array) -> Array:
-    """``conj(arr)``; the array itself when it is real (no copy)."""
-    return arr.conj() if arr.dtype.kind == "c" else arr
-
-
-class Pattern:
-    """The index structure of an (m, n) sparse matrix; see the module docstring.
-
-    Subclasses (:class:`~gpu_sparse.formats.coo.COOPattern`,
-    :class:`~gpu_sparse.formats.csr.CSRPattern`) hold the index arrays and say how to
-    build the CSR forms from them.
-    """
-
-    layout: Layout
-
-    def __init__(self, shape: Tuple[int, int], device: str, nnz: int, coalesced: bool):
-        self.shape: Tuple[int, int] = (int(shape[0]), int(shape[1]))
-        self.device = device
-        self.nnz = int(nnz)
-        self.coalesced = bool(coalesced)
-        self.backend: Backend = get_backend(device)
-
-    # ---- derived index arrays (computed once) --------------------------------------
-    @cached_property
-    def csr(self) -> CSRForm:
-        """``(crow, col, perm)`` in the backend's index dtype; ``perm`` maps each CSR
-        position to the storage position of its value (None: same order)."""
-        raise NotImplementedError
-
-    @cached_property
-    def transposed_csr(self) -> CSRForm:
-        """The CSR form of the transposed (n x m) pattern, ``perm`` never None."""
-        raise NotImplementedError
-
-    @property
-    def rows(self) -> Array:
-        """The row of each stored entry, in storage order (nnz,)."""
-        raise NotImplementedError
-
-    @property
-    def cols(self) -> Array:
-        """The column of each stored entry, in storage order (nnz,)."""
-        raise NotImplementedError
-
-    # ---- products --------------------------------------------------------------------
-    def spmm(self, values: Array, b: Array, *, alpha: Any = 1, beta: Any = 0,
-             c: Optional[Array] = None) -> Array:
-        """SpMM: ``alpha * S @ b + beta * c`` -> (m, p), ``b`` (n, p), ``c`` (m, p) or a
-        broadcast view of it, or None."""
-        crow, col, perm = self.csr
-        return self.backend.spmm(crow, col, values, b, alpha=alpha, beta=beta, c=c,
-                                 perm=perm)
-
-    def spmm_h(self, values: Array, b: Array, *, alpha: Any = 1) -> Array:
-        """SpMM with the conjugate transpose: ``alpha * Sᴴ @ b`` -> (n, p), ``b`` (m, p).
-
-        Runs a plain (deterministic) SpMM on the cached transposed pattern."""
-        crow, col, perm = self.transposed_csr
-        return self.backend.spmm(crow, col, values, b, alpha=alpha, perm=perm, conj=True)
-
-    def sddmm(self, a: Array, b: Array, *, alpha: Any = 1, beta: Any = 0,
-              c: Optional[Array] = None, conj_b: bool = True) -> Array:
-        """SDDMM: ``alpha * (a @ bᴴ)[i, j] + beta * c[k]`` at each stored entry
-        k = (i, j), in storage order -> (nnz,); ``a`` (m, p), ``b`` (n, p). With
-        ``conj_b=False`` it samples ``a @ bᵀ`` instead. Never forms the m x n product."""
-        raise NotImplementedError
-
-    # ---- reading at the stored entries ---------------------------------------------
-    def gather(self, dense: Array) -> Array:
-        """The entries of a dense (m, n) array at the stored positions -> (nnz,);
-        duplicates each read the same element."""
-        return dense[self.rows, self.cols]
-
-    def gather_sparse(self, other: "Pattern", values: Array) -> Array:
-        """The entries of the sparse matrix ``(other, values)`` (duplicates summed) at
-        this pattern's stored positions -> (nnz,); 0 where ``other`` stores nothing."""
-        xp = self.backend.xp
-        kr, kc, kv, _ = self.backend.coalesce(other.rows, other.cols, values, other.shape,
-                                              inverse=False)
-        n = self.shape[1]
-        out = xp.zeros(self.nnz, dtype=values.dtype)
-        if kr.shape[0] == 0 or self.nnz == 0:
-            return out
-        keys = kr * n + kc  # row-major keys, sorted and unique after coalescing
-        want = self.rows.astype("int64") * n + self.cols.astype("int64")
-        pos = xp.searchsorted(keys, want).clip(max=keys.shape[0] - 1)
-        hit = keys[pos] == want
-        out[hit] = kv[pos[hit]]
-        return out
-
-    # ---- conversions ---------------------------------------------------------------
-    def to_dense(self, values: Array) -> Array:
-        """The dense (m, n) matrix, duplicates summed."""
-        return self.backend.to_dense(self.rows, self.cols, values, self.shape)
-
-    def coalesce(self, values: Array, inverse: bool = True
-                 ) -> Tuple["Pattern", Array, Optional[Array]]:
-        """Sorted row-major without duplicates (explicit zeros kept).
-
-        Returns ``(pattern, values, inverse)``: a coalesced COO pattern, the summed values
-        and, when ``inverse``, the output position (nnz_in,) each input entry went to."""
-        from_rows, from_cols = self.rows, self.cols
-        rows, cols, vals, inv = self.backend.coalesce(from_rows, from_cols, values,
-                                                      self.shape, inverse=inverse)
-        return self._coo(self.backend.xp.stack([rows, cols]), True), vals, inv
-
-    def _coo(self, indices: Array, coalesced: bool) -> "Pattern":
-        """A COO pattern on this device (the subclass module supplies the type)."""
-        raise NotImplementedError
-
-    def moved(self, device: str, move: Callable[[Array], Array]) -> "Pattern":
+    def moved(self, device: str, move: Callable[[Array], Array]) -> Pattern:
         """This pattern on ``device``, each index array carried by ``move``."""
         raise NotImplementedError
 

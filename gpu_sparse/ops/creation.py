@@ -231,7 +231,7 @@ def from_scipy(m: Any, *, requires_grad: bool = False) -> Tensor:
     gpu_sparse.sparse_csr
     """
     mod = type(m).__module__
-    if not (mod.startswith("scipy.sparse") or mod.startswith("cupyx.scipy.sparse")):
+    if not mod.startswith(("scipy.sparse", "cupyx.scipy.sparse")):
         raise TypeError(f"from_scipy: m must be a scipy.sparse or cupyx.scipy.sparse "
                         f"matrix, got {type(m).__name__}")
     on_gpu = mod.startswith("cupyx")

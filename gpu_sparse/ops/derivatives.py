@@ -16,12 +16,12 @@ stored positions, ``sum_to(X, shape)`` the sum of a broadcast result back to ``s
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from ..backend import Array
+from ..backend import Array, get_backend
 from ..core.engine import Node, is_grad_enabled
 from ..core.tensor import Tensor, to_layout_of
-from ..formats import COOPattern
+from ..formats import CSRMatrix, spgemm
 from ..formats import conj as conj_array
 
 Scalar = Any  # a Python float or complex, already checked against the dtype
@@ -104,8 +104,8 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     },
     # out = mat1 @ mat2, both sparse COO; each gradient masked to its input's own pattern
     "spspmm": {
-        "mat1": lambda c, G: on(c.mat1, sample(c.mat1, SpGEMM(G, H_of(c.mat2)))),
-        "mat2": lambda c, G: on(c.mat2, sample(c.mat2, SpGEMM(H_of(c.mat1), G))),
+        "mat1": lambda c, G: on(c.mat1, sample(c.mat1, SpGEMM(csr_of(G), H_of(c.mat2)))),
+        "mat2": lambda c, G: on(c.mat2, sample(c.mat2, SpGEMM(H_of(c.mat1), csr_of(G)))),
     },
     # out = on(input, beta * input.values + alpha * sample(input, mat1 @ mat2))
     "sampled_addmm": {
@@ -154,7 +154,7 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
                                else on(c.input, G.array[c.inverse])),
     },
     "to_device": {
-        "input": lambda c, G: on(c.input, moved(G.array, G, c.input)),
+        "input": lambda c, G: on(c.input, moved(G.array, G.device, c.input.device)),
     },
 }
 
@@ -258,45 +258,27 @@ def sample(s: Tensor, x: Tensor) -> Array:
     return to_layout_of(s, x).array
 
 
-class CSRMatrix(NamedTuple):
-    """A sparse matrix as CSR arrays, values in CSR order (an SpGEMM operand)."""
-    crow: Array
-    col: Array
-    values: Array
-    shape: Tuple[int, int]
+def csr_of(s: Tensor) -> CSRMatrix:
+    """A sparse tensor as CSR arrays (an SpGEMM operand)."""
+    assert s.pattern is not None
+    return s.pattern.csr_matrix(s.array)
 
 
 def H_of(s: Tensor) -> CSRMatrix:
-    """``Sᴴ`` of a sparse tensor, from its cached transposed pattern."""
+    """``Sᴴ`` of a sparse tensor as CSR arrays, from its cached transposed pattern."""
     assert s.pattern is not None
-    crow, col, perm = s.pattern.transposed_csr
-    vals = s.array if perm is None else s.array[perm]
-    return CSRMatrix(crow, col, conj_array(vals), (s.shape[1], s.shape[0]))
+    return s.pattern.csr_matrix(s.array, adjoint=True)
 
 
-def SpGEMM(a: Tensor | CSRMatrix, b: Tensor | CSRMatrix) -> Tensor:
-    """Sparse @ sparse, each operand a sparse tensor or a :class:`CSRMatrix`; a coalesced
-    COO tensor whose pattern is every (i, j) the backend's product keeps."""
-    like = a if isinstance(a, Tensor) else b
-    assert isinstance(like, Tensor)
-    a_csr, b_csr = _csr_of(a), _csr_of(b)
-    rows, cols, vals = like.backend.spgemm(a_csr[:3], a_csr.shape, b_csr[:3], b_csr.shape)
-    shape = (a_csr.shape[0], b_csr.shape[1])
-    pattern = COOPattern(like.backend.xp.stack([rows, cols]), shape, like.device,
-                         coalesced=True)
-    return Tensor(vals, like.device, pattern)
+def SpGEMM(a: CSRMatrix, b: CSRMatrix) -> Tensor:
+    """Sparse @ sparse as a coalesced COO tensor."""
+    pattern, vals = spgemm(a, b)
+    return Tensor(vals, a.device, pattern)
 
 
-def _csr_of(x: Tensor | CSRMatrix) -> CSRMatrix:
-    if isinstance(x, CSRMatrix):
-        return x
-    assert x.pattern is not None
-    crow, col, perm = x.pattern.csr
-    vals = x.array if perm is None else x.array[perm]
-    return CSRMatrix(crow, col, vals, (x.shape[0], x.shape[1]))
-
-
-def moved(arr: Array, src: Tensor, dst: Tensor) -> Array:
-    """``arr`` from ``src``'s device onto ``dst``'s."""
-    host_hop = src.device == "cpu" or dst.device == "cpu"
-    return dst.backend.asarray(src.backend.to_numpy(arr) if host_hop else arr)
+def moved(arr: Array, src: str, dst: str) -> Array:
+    """``arr`` carried from device ``src`` to device ``dst`` (through the host when
+    either is the CPU)."""
+    src_backend, dst_backend = get_backend(src), get_backend(dst)
+    host_hop = src == "cpu" or dst == "cpu"
+    return dst_backend.asarray(src_backend.to_numpy(arr) if host_hop else arr)

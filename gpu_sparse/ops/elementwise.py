@@ -5,7 +5,7 @@ minus, ``conj``, ``sum``, and the in-place updates an optimizer step uses
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def conj(x: Tensor) -> Tensor:
     return record("conj", x.with_array(conj_array(x.array)), [("input", x)], InputCtx(x))
 
 
-def sum(x: Tensor) -> Tensor:  # noqa: A001 - the Tensor method's name
+def sum(x: Tensor) -> Tensor:
     """Sum of all elements (sparse: all stored values) as a 0-d tensor. Differentiable.
 
     Examples

@@ -12,7 +12,7 @@ from typing import Any, Optional, Tuple
 
 from ..core import validate
 from ..core.tensor import Tensor
-from .derivatives import AddmmCtx, SampledAddmmCtx, SpGEMM, SpspmmCtx, record
+from .derivatives import AddmmCtx, SampledAddmmCtx, SpGEMM, SpspmmCtx, csr_of, record
 from ..formats import Layout
 
 
@@ -171,7 +171,7 @@ def _spspmm(a: Tensor, b: Tensor) -> Tensor:
         validate.value_dtype(fn, name, t)
     validate.same_dtype(fn, mat1=a, mat2=b)
     validate.inner_dims(fn, "mat1", a, "mat2", b)
-    out = SpGEMM(a, b)
+    out = SpGEMM(csr_of(a), csr_of(b))
     return record("spspmm", out, [("mat1", a), ("mat2", b)], SpspmmCtx(mat1=a, mat2=b))
 
 

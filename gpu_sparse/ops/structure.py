@@ -8,12 +8,12 @@ from typing import Any, Tuple
 
 import numpy as np
 
-from ..backend import Array, canonical_device, get_backend
+from ..backend import Array, canonical_device
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor, sparse_pattern
 from ..formats import COOPattern, Layout
 from ..formats.csr import from_row_sorted_coo
-from .derivatives import CoalesceCtx, InputCtx, ToSparseCtx, record
+from .derivatives import CoalesceCtx, InputCtx, ToSparseCtx, moved, record
 
 
 def _tracks(t: Tensor) -> bool:
@@ -146,11 +146,9 @@ def to_device(t: Tensor, device: Any) -> Tensor:
     dev = canonical_device(device, "to")
     if dev == t.device:
         return t
-    src, dst = t.backend, get_backend(dev)
 
     def move(arr: Array) -> Array:
-        host_hop = dev == "cpu" or t.device == "cpu"
-        return dst.asarray(src.to_numpy(arr) if host_hop else arr)
+        return moved(arr, t.device, dev)
 
     pattern = None if t.pattern is None else t.pattern.moved(dev, move)
     return record("to_device", Tensor(move(t.array), dev, pattern), [("input", t)],
