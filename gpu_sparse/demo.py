@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     out = gs.sparse.addmm(c, a, b, beta=beta, alpha=alpha)
     out.backward(g)
     out_host = out.detach().cpu().numpy()
+    assert a.grad is not None and b.grad is not None
     ga = a.grad.cpu().values().numpy()
     gb = b.grad.cpu().numpy()
     elapsed = time.perf_counter() - t0

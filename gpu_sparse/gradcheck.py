@@ -57,8 +57,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]],
     >>> gs.autograd.gradcheck(lambda a, b: gs.sparse.mm(a, b), (a, b))
     True
     """
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     for i in diff:
         if inputs[i].dtype not in (np.float64, np.complex128):

@@ -50,15 +50,23 @@ CSRForm = Tuple[Array, Array, Optional[Array]]  # (crow, col, perm or None)
 class Backend(Protocol):
     """Array primitives behind the differentiable sparse operations."""
 
-    #: "cpu" or "cuda"
-    name: str
-    #: the array module (``numpy`` or ``cupy``), for the functions in XP_FUNCTIONS only
-    xp: Any
-    #: the value dtypes the products compute with (numpy dtypes)
-    supported_dtypes: Tuple[Any, ...]
-    #: the SciPy-compatible sparse matrix module (``scipy.sparse``,
-    #: ``cupyx.scipy.sparse``), for ``Tensor.to_scipy``
-    sparse_module: Any
+    @property
+    def name(self) -> str:
+        """``"cpu"`` or ``"cuda"``."""
+
+    @property
+    def xp(self) -> Any:
+        """The array module (``numpy`` or ``cupy``), for the functions in
+        :data:`XP_FUNCTIONS` only."""
+
+    @property
+    def supported_dtypes(self) -> Tuple[Any, ...]:
+        """The value dtypes the products compute with (numpy dtypes)."""
+
+    @property
+    def sparse_module(self) -> Any:
+        """The SciPy-compatible sparse matrix module (``scipy.sparse``,
+        ``cupyx.scipy.sparse``), for ``Tensor.to_scipy``."""
 
     def asarray(self, data: Any, dtype: Any = None, copy: bool = False) -> Array:
         """``data`` (host array, device array, DLPack producer, list or scalar) as an array

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, TypeVar)
 
 _state = threading.local()
 
+#: The typed context of an op (a dataclass of gpu_sparse.ops.derivatives).
+Ctx = TypeVar("Ctx")
 #: A backward formula: (the op's context, upstream gradient) -> the input's gradient.
-Formula = Callable[[Any, Any], Any]
+Formula = Callable[[Ctx, Any], Any]
 
 
 def is_grad_enabled() -> bool:
@@ -58,16 +61,16 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
-class Node:
+class Node(Generic[Ctx]):
     """One recorded operation: the ``grad_fn`` of its output tensor."""
 
     __slots__ = ("op", "inputs", "ctx", "formulas", "freed")
 
-    def __init__(self, op: str, inputs: Sequence[Tuple[str, Any]], ctx: Any,
-                 formulas: Mapping[str, Formula]):
+    def __init__(self, op: str, inputs: Sequence[Tuple[str, Any]], ctx: Ctx,
+                 formulas: Mapping[str, Formula[Ctx]]):
         self.op = op
         self.inputs: Tuple[Tuple[str, Any], ...] = tuple(inputs)  # (name, Tensor | None)
-        self.ctx: Any = ctx  # the op's typed context; None once freed
+        self.ctx: Optional[Ctx] = ctx  # None once freed
         self.formulas = formulas
         self.freed = False
 
@@ -121,7 +124,7 @@ def run_backward(roots: Sequence[Any], grads: Sequence[Any], *,
     # arrays that someone else holds: the root gradients and the grads handed to leaves
     handed = [g.array for g in pending.values()]
     capture_ids = {id(t) for t in capture} if capture is not None else set()
-    nodes = []
+    nodes: List[Node[Any]] = []
     with no_grad():
         for t in reversed(order):
             g = pending.pop(id(t), None)

@@ -51,7 +51,7 @@ class Tensor:
         self._device: str = device
         self._requires_grad = False
         self._grad: Optional[Tensor] = None
-        self._grad_fn: Optional[engine.Node] = None
+        self._grad_fn: Optional[engine.Node[Any]] = None
 
     # ---- storage ---------------------------------------------------------------------
     @property
@@ -151,14 +151,14 @@ class Tensor:
         self._grad = value
 
     @property
-    def grad_fn(self) -> Optional[engine.Node]:
+    def grad_fn(self) -> Optional[engine.Node[Any]]:
         return self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
         return self._grad_fn is None
 
-    def _attach(self, node: engine.Node) -> None:
+    def _attach(self, node: engine.Node[Any]) -> None:
         """Make this (freshly computed) tensor the output of ``node``."""
         self._requires_grad = True
         self._grad_fn = node

@@ -8,7 +8,7 @@ their inputs. The index checks of each sparse format live with the format
 from __future__ import annotations
 
 import numbers
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def tensor_arg(fn: str, name: str, x: Any) -> Tensor:
     return x
 
 
-def same_device(fn: str, **tensors: Tensor) -> str:
+def same_device(fn: str, **tensors: Optional[Tensor]) -> str:
     items = [(k, t) for k, t in tensors.items() if t is not None]
     dev = items[0][1].device
     for k, t in items[1:]:
@@ -46,7 +46,7 @@ def value_dtype(fn: str, name: str, t: Tensor) -> None:
                         f"{', '.join(str(d) for d in supported)}")
 
 
-def same_dtype(fn: str, **tensors: Tensor) -> np.dtype:
+def same_dtype(fn: str, **tensors: Optional[Tensor]) -> np.dtype:
     items = [(k, t) for k, t in tensors.items() if t is not None]
     dt = items[0][1].dtype
     for k, t in items[1:]:
@@ -72,7 +72,8 @@ def scalar(fn: str, name: str, s: Any, dtype: np.dtype):
     if is_complex and dtype.kind != "c":
         raise TypeError(f"{fn}: {name} is complex ({s}) but the tensors are {dtype}; "
                         f"complex scalars need complex tensors")
-    return complex(s) if is_complex else float(s)
+    number: Any = s
+    return complex(number) if is_complex else float(number)
 
 
 def dense_2d(fn: str, name: str, t: Tensor) -> None:

@@ -69,7 +69,7 @@ class CSRPattern(Pattern):
                                  shape=self.shape)
 
 
-def from_row_sorted_coo(coo: COOPattern) -> CSRPattern:
+def from_row_sorted_coo(coo: Pattern) -> CSRPattern:
     """The CSR pattern with the entries of a COO pattern whose rows are sorted (entry
     order kept, so the values carry over unchanged)."""
     xp = coo.backend.xp

@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import Array, canonical_device
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor, sparse_pattern
-from ..formats import COOPattern, Layout
+from ..formats import COOPattern, Layout, Pattern
 from ..formats.csr import from_row_sorted_coo
 from .derivatives import CoalesceCtx, InputCtx, ToSparseCtx, moved, record
 
@@ -97,7 +97,8 @@ def to_sparse_coo(t: Tensor) -> Tensor:
     if t.pattern is None:
         rows, cols = _nonzero("to_sparse", t)
         vals = t.array[rows, cols]
-        pattern = COOPattern(xp.stack([rows, cols]), t.shape, t.device, coalesced=True)
+        shape = (t.shape[0], t.shape[1])
+        pattern = COOPattern(xp.stack([rows, cols]), shape, t.device, coalesced=True)
     else:
         rows, cols = t.pattern.rows.astype(np.int64), t.pattern.cols
         keys = rows * t.shape[1] + cols
@@ -125,7 +126,9 @@ def to_sparse_csr(t: Tensor) -> Tensor:
     if t.pattern is None:
         rows, cols = _nonzero("to_sparse_csr", t)
         vals = t.array[rows, cols]
-        coo = COOPattern(t.backend.xp.stack([rows, cols]), t.shape, t.device, True)
+        shape = (t.shape[0], t.shape[1])
+        coo: Pattern = COOPattern(t.backend.xp.stack([rows, cols]), shape, t.device,
+                                  coalesced=True)
     else:
         coo, vals, inverse = t.pattern.coalesce(t.array, inverse=_tracks(t))
     out = Tensor(vals, t.device, from_row_sorted_coo(coo))
