@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Optional, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 import gpu_sparse as gs
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: auto)")
     ap.add_argument("--m", type=int, default=20000)
@@ -46,7 +48,6 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - t0
 
     # float64 reference without any dense m x n matrix
-    import scipy.sparse as sp
     A = sp.coo_matrix((vals.astype(np.float64), (idx[0], idx[1])), shape=(m, n)).tocsr()
     B64, G64 = B.astype(np.float64), G.astype(np.float64)
     ref_out = beta * C.astype(np.float64) + alpha * (A @ B64)

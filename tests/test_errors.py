@@ -109,6 +109,29 @@ def test_csr_invariants_can_be_skipped(device):
     assert t.nnz == 1
 
 
+@pytest.mark.parametrize("crow,col,size,pattern", [
+    ([0, 1, 2], [0, 1], (5, 2), r"crow_indices has length 3 but size \(5, 2\) needs m \+ 1 = 6"),
+    ([1, 1, 2], [0, 1], (2, 2), r"`crow_indices\[0\] == 0` is not satisfied \(got 1\)"),
+    ([0, 1, 3], [0, 1], (2, 2), r"`crow_indices\[-1\] == nnz` is not satisfied"),
+    ([[0, 1, 2]], [0, 1], (2, 2), r"crow_indices and col_indices must be 1-D"),
+])
+def test_csr_structure_is_checked_even_unchecked(device, crow, col, size, pattern):
+    """check_invariants=False skips the O(nnz) scans only; the O(1) checks always run."""
+    with pytest.raises(ValueError, match="sparse_csr_tensor: " + pattern):
+        gs.sparse_csr_tensor(crow, col, [1.0, 2.0], size, device=device,
+                             check_invariants=False)
+
+
+@pytest.mark.parametrize("indices,pattern", [
+    ([[0, 1, 0], [1, 0, 1]], r"indices has 3 entries but values has 2"),
+    ([[0, 1]], r"indices must have shape \(2, nnz\)"),
+])
+def test_coo_structure_is_checked_even_unchecked(device, indices, pattern):
+    with pytest.raises(ValueError, match="sparse_coo_tensor: " + pattern):
+        gs.sparse_coo_tensor(indices, [1.0, 2.0], (2, 2), device=device,
+                             check_invariants=False)
+
+
 @pytest.mark.parametrize("kind,exc,pattern", [
     ("row_range", ValueError, r"sparse_coo_tensor: indices has row index 5 out of range"),
     ("col_range", ValueError, r"sparse_coo_tensor: indices has column index 9 out of range"),

@@ -78,7 +78,8 @@ class Backend(Protocol):
         """
 
     def to_numpy(self, a: Array) -> Any:
-        """A host ``numpy.ndarray`` with the contents of ``a`` (a copy for device arrays)."""
+        """A host ``numpy.ndarray`` with the contents and shape of ``a``: ``a`` itself on
+        the CPU, a copy for device arrays."""
 
     def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
         """The index dtype this backend's kernels read for a pattern of this size
