@@ -9,7 +9,7 @@ only way an op enters the graph, and it refuses an op that has no entry here.
 Notation: ``ᴴ`` conjugate transpose, ``conj`` conjugation, ``on(S, v)`` the sparse tensor
 with S's own pattern (index arrays, order, duplicates) and values ``v``,
 ``SDDMM(S, A, B)`` the values of ``A @ Bᴴ`` at S's stored entries, ``SpMM(S, B)`` the dense
-``S @ B``, ``SpMM_H(S, B)`` the dense ``Sᴴ @ B``, ``sample(S, X)`` the entries of X at S's
+``S @ B``, ``SpMM_H(S, B)`` the dense ``Sᴴ @ B``, ``values_at(S, X)`` the entries of X at S's
 stored positions, ``sum_to(X, shape)`` the sum of a broadcast result back to ``shape``.
 """
 
@@ -104,10 +104,10 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     },
     # out = mat1 @ mat2, both sparse COO; each gradient masked to its input's own pattern
     "spspmm": {
-        "mat1": lambda c, G: on(c.mat1, sample(c.mat1, SpGEMM(csr_of(G), H_of(c.mat2)))),
-        "mat2": lambda c, G: on(c.mat2, sample(c.mat2, SpGEMM(H_of(c.mat1), csr_of(G)))),
+        "mat1": lambda c, G: on(c.mat1, values_at(c.mat1, SpGEMM(csr_of(G), H_of(c.mat2)))),
+        "mat2": lambda c, G: on(c.mat2, values_at(c.mat2, SpGEMM(H_of(c.mat1), csr_of(G)))),
     },
-    # out = on(input, beta * input.values + alpha * sample(input, mat1 @ mat2))
+    # out = on(input, beta * input.values + alpha * values_at(input, mat1 @ mat2))
     "sampled_addmm": {
         "input": lambda c, G: on(c.input, scaled(G, conj(c.beta))),
         "mat1": lambda c, G: dense(G, SpMM(G, H(c.mat2.array), alpha=conj(c.alpha))),
@@ -137,7 +137,7 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
         "input": lambda c, G: on(c.input, G.array),
     },
     "to_dense": {
-        "input": lambda c, G: on(c.input, sample(c.input, G)),
+        "input": lambda c, G: on(c.input, values_at(c.input, G)),
     },
     # duplicates summed: every input entry gets the gradient of the entry it went into
     "coalesce": {
@@ -253,7 +253,7 @@ def SDDMM(s: Tensor, a: Tensor, b: Tensor, alpha: Scalar = 1) -> Array:
     return s.pattern.sddmm(a.array, b.array, alpha=alpha)
 
 
-def sample(s: Tensor, x: Tensor) -> Array:
+def values_at(s: Tensor, x: Tensor) -> Array:
     """The entries of ``x`` (dense or sparse) at ``s``'s stored positions (nnz,)."""
     return to_layout_of(s, x).array
 
