@@ -81,9 +81,15 @@ class Backend(Protocol):
         """A host ``numpy.ndarray`` with the contents and shape of ``a``: ``a`` itself on
         the CPU, a copy for device arrays."""
 
-    def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
-        """The index dtype this backend's kernels read for a pattern of this size
-        (int32 when every index and ``nnz`` fit, else int64)."""
+    def index_dtype(self, n_rows: int, n_cols: int, nnz: int, existing: bool = False
+                    ) -> Any:
+        """The index dtype this backend's kernels read for a pattern of this size:
+        int32 when every index and ``nnz`` fit, else int64.
+
+        ``existing=True`` asks instead whether an int64 index array that already exists
+        is worth a narrower copy: the answer is int64 where reading int64 costs the
+        kernels nothing measurable (the CPU) and int32 where index bytes are bandwidth
+        (a GPU). The formats cache the copy per pattern."""
 
     def coo_to_csr(self, rows: Array, cols: Array, n_rows: int, n_cols: int) -> CSRForm:
         """CSR form of a COO pattern, keeping duplicates and their relative order.

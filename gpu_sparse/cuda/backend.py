@@ -88,7 +88,9 @@ class CuPyBackend:
     def to_numpy(self, a: Array) -> Any:
         return cupy.asnumpy(a)
 
-    def index_dtype(self, n_rows: int, n_cols: int, nnz: int) -> Any:
+    def index_dtype(self, n_rows: int, n_cols: int, nnz: int, existing: bool = False
+                    ) -> Any:
+        # index bytes are bandwidth here: narrow existing arrays too (cached per pattern)
         fits = max(n_rows, n_cols, nnz) <= _INT32_MAX
         return np.dtype(np.int32) if fits else np.dtype(np.int64)
 

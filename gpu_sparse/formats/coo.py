@@ -48,8 +48,9 @@ class COOPattern(Pattern):
 
     @cached_property
     def kernel_indices(self) -> Tuple[Array, Array]:
-        """(rows, cols) in the backend's index dtype, for the SDDMM kernel."""
-        idx = self.backend.index_dtype(self.shape[0], self.shape[1], self.nnz)
+        """(rows, cols) for the SDDMM kernel: narrowed once when the backend says the
+        copy pays (``index_dtype(..., existing=True)``), else the stored arrays."""
+        idx = self.backend.index_dtype(self.shape[0], self.shape[1], self.nnz, existing=True)
         return self.rows.astype(idx, copy=False), self.cols.astype(idx, copy=False)
 
     def sddmm(self, a: Array, b: Array, *, alpha: Any = 1, beta: Any = 0,
