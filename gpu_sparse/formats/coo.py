@@ -61,12 +61,7 @@ class COOPattern(Pattern):
 
     def coalesce(self, values: Array, inverse: bool = True
                  ) -> Tuple[COOPattern, Array, Optional[Array]]:
-        rows, cols, vals, inv = self.backend.coalesce(self.rows, self.cols, values,
-                                                      self.shape, inverse=inverse)
-        out = COOPattern(self.backend.xp.stack([rows, cols]), self.shape, self.device,
-                         coalesced=True)
-        return out, vals, inv
-
+        return coalesce(self, values, inverse)
 
     def moved(self, device: str, move: Callable[[Array], Array]) -> COOPattern:
         return COOPattern(move(self.indices), self.shape, device, self.coalesced)
@@ -75,6 +70,18 @@ class COOPattern(Pattern):
         sparse = self.backend.sparse_module
         return sparse.coo_matrix((values.copy(), (self.rows.copy(), self.cols.copy())),
                                  shape=self.shape)
+
+
+def coalesce(pattern: Pattern, values: Array, inverse: bool
+             ) -> Tuple[COOPattern, Array, Optional[Array]]:
+    """The coalesced COO pattern of any pattern's entries, the summed values and the
+    inverse map (see :meth:`Pattern.coalesce`)."""
+    backend = pattern.backend
+    rows, cols, vals, inv = backend.coalesce(pattern.rows, pattern.cols, values,
+                                             pattern.shape, inverse=inverse)
+    out = COOPattern(backend.xp.stack([rows, cols]), pattern.shape, pattern.device,
+                     coalesced=True)
+    return out, vals, inv
 
 
 def spgemm(a: CSRMatrix, b: CSRMatrix) -> Tuple[COOPattern, Array]:

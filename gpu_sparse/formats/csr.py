@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ..backend import Array, CSRForm
+from . import coo
 from .coo import COOPattern
 from .pattern import Layout, Pattern
 
@@ -53,12 +54,7 @@ class CSRPattern(Pattern):
 
     def coalesce(self, values: Array, inverse: bool = True
                  ) -> Tuple[COOPattern, Array, Optional[Array]]:
-        rows, cols, vals, inv = self.backend.coalesce(self.rows, self.col, values,
-                                                      self.shape, inverse=inverse)
-        out = COOPattern(self.backend.xp.stack([rows, cols]), self.shape, self.device,
-                         coalesced=True)
-        return out, vals, inv
-
+        return coo.coalesce(self, values, inverse)
 
     def moved(self, device: str, move: Callable[[Array], Array]) -> CSRPattern:
         return CSRPattern(move(self.crow), move(self.col), self.shape, device)
