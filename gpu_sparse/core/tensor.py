@@ -77,10 +77,12 @@ class Tensor:
     # ---- metadata --------------------------------------------------------------------
     @property
     def layout(self) -> Layout:
+        """``strided`` (dense), ``sparse_coo`` or ``sparse_csr``."""
         return Layout.strided if self._pattern is None else self._pattern.layout
 
     @property
     def shape(self) -> Tuple[int, ...]:
+        """The shape as a tuple of ints; (m, n) for a sparse matrix."""
         if self._pattern is None:
             return tuple(int(s) for s in self._array.shape)
         return self._pattern.shape
@@ -91,37 +93,46 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return len(self.shape)
 
     def dim(self) -> int:
+        """The number of dimensions (PyTorch's ``dim()``)."""
         return len(self.shape)
 
     def numel(self) -> int:
+        """The number of elements of the (dense) shape, stored or not."""
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the elements (of the values, for a sparse tensor)."""
         return np.dtype(self._array.dtype)
 
     @property
     def device(self) -> str:
+        """``"cpu"`` or ``"cuda:N"``."""
         return self._device
 
     @property
     def is_sparse(self) -> bool:
+        """True for a COO tensor (PyTorch's meaning)."""
         return self.layout is Layout.sparse_coo
 
     @property
     def is_sparse_csr(self) -> bool:
+        """True for a CSR tensor."""
         return self.layout is Layout.sparse_csr
 
     @property
     def is_cuda(self) -> bool:
+        """True on a CUDA device."""
         return self._device.startswith("cuda")
 
     # ---- autograd state --------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor (settable on leaves)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -142,6 +153,7 @@ class Tensor:
 
     @property
     def grad(self) -> Optional[Tensor]:
+        """The accumulated gradient of a leaf (sparse leaves: on their own pattern)."""
         return self._grad
 
     @grad.setter
@@ -152,10 +164,12 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Optional[engine.Node[Any]]:
+        """The graph node that computed this tensor; None for a leaf."""
         return self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
+        """True unless an op recorded in the graph computed this tensor."""
         return self._grad_fn is None
 
     def _attach(self, node: engine.Node[Any]) -> None:
@@ -248,6 +262,7 @@ class Tensor:
         return np.asarray(self.backend.to_numpy(self._array))
 
     def tolist(self) -> Any:
+        """The dense contents as nested Python lists (sparse: duplicates summed)."""
         return np.asarray(self.backend.to_numpy(self._dense_array())).tolist()
 
     def item(self) -> Any:
@@ -258,9 +273,11 @@ class Tensor:
         return np.asarray(self.backend.to_numpy(self._dense_array())).reshape(-1)[0].item()
 
     def cpu(self) -> Tensor:
+        """This tensor on the CPU (``to("cpu")``). Differentiable."""
         return self.to("cpu")
 
     def cuda(self, device: Optional[int] = None) -> Tensor:
+        """This tensor on the current (or the given) CUDA device. Differentiable."""
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
@@ -285,11 +302,12 @@ class Tensor:
             body = np.array2string(to_numpy(self._array), separator=", ", prefix="tensor(")
             return f"tensor({body}, dtype={self.dtype}{dev}{extra})"
         parts = []
-        for name, arr in self._pattern.index_arrays().items():
-            text = np.array2string(to_numpy(arr), separator=", ", threshold=20)
+        arrays = {**self._pattern.index_arrays(), "values": self._array}
+        for name, arr in arrays.items():
+            # rows of a 2-D index array line up under the first (as NumPy prints them)
+            text = np.array2string(to_numpy(arr), separator=", ", threshold=20,
+                                   prefix=" " * len(f"tensor({name}="))
             parts.append(f"{name}={text}")
-        vals = np.array2string(to_numpy(self._array), separator=", ", threshold=20)
-        parts.append(f"values={vals}")
         body = ",\n       ".join(parts)
         return (f"tensor({body}, size={self.shape}, nnz={self._nnz()}, "
                 f"layout={self.layout!r}, dtype={self.dtype}{dev}{extra})")
