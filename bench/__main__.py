@@ -219,7 +219,7 @@ def main(argv=None) -> int:
     warm = cases.Case(64, 256, 8, "uniform")
     for layout in ("coo", "csr"):
         suite.Ours("cuda" if args.device == "cuda" else "cpu", layout,
-               *cases.make_problem(warm), "float32").results()
+                   *cases.make_problem(warm), "float32").results()
     t_start = time.time()
     rows, kernel_rows = [], []
     for case in case_list:

@@ -166,8 +166,8 @@ class CPUBackend:
             gathered = np.empty(perm.shape[0], dtype=dt)
             kernels.gather(values, perm, gathered)
             values = gathered
-        kernels.spmm_csr(bounds, crow, col, values, bool(conj), b, dt.type(alpha), dt.type(beta),
-                   c_arg, use_c, out)
+        kernels.spmm_csr(bounds, crow, col, values, bool(conj), b, dt.type(alpha),
+                         dt.type(beta), c_arg, use_c, out)
         return out
 
     def _row_bounds(self, crow):

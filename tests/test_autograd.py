@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gpu_sparse as gs
-from gpu_sparse.ops.derivatives import DERIVATIVES, InputCtx, record
+from gpu_sparse.ops.derivatives import DERIVATIVES, ValuesCtx, record
 from tests.helpers import assert_close, host, make_sparse, randn
 
 
@@ -64,13 +64,13 @@ def test_gradcheck_catches_a_wrong_formula(device, rng, monkeypatch):
     fn = (lambda a, b: gs.sparse.addmm(gs.zeros(3, 2, dtype=np.complex128, device=device),
                                        a, b, alpha=1 + 1j))
     assert gs.autograd.gradcheck(fn, (a, b))
-    good = DERIVATIVES["sparse_addmm"]["mat1"]
+    good = DERIVATIVES["addmm"]["mat1"]
 
     def forgets_conj(c, g):  # PyTorch 2.13's mistake: alpha instead of conj(alpha)
         c2 = type(c)(**{**vars(c), "alpha": np.conj(c.alpha)})
         return good(c2, g)
 
-    monkeypatch.setitem(DERIVATIVES["sparse_addmm"], "mat1", forgets_conj)
+    monkeypatch.setitem(DERIVATIVES["addmm"], "mat1", forgets_conj)
     with pytest.raises(gs.GradcheckError, match=r"inputs\[0\]"):
         gs.autograd.gradcheck(fn, (a, b))
     assert gs.autograd.gradcheck(fn, (a, b), raise_exception=False) is False
@@ -107,12 +107,14 @@ def test_record_refuses_an_op_without_a_table_entry(device):
     x = gs.tensor([1.0, 2.0], device=device, requires_grad=True)
     out = gs.tensor([0.0], device=device)
     with pytest.raises(KeyError, match="'no_such_op' has no entry in DERIVATIVES"):
-        record("no_such_op", out, [("input", x)], InputCtx(x))
+        record("no_such_op", out, [("input", x)], ValuesCtx(x))
     with pytest.raises(KeyError, match="no derivative formula for input 'other'"):
-        record("values", out, [("other", x)], InputCtx(x))
+        record("values", out, [("other", x)], ValuesCtx(x))
+    with pytest.raises(TypeError, match="'sum' saves a SumCtx, got ValuesCtx"):
+        record("sum", out, [("input", x)], ValuesCtx(x))
     with gs.no_grad():  # refused whatever the grad mode
         with pytest.raises(KeyError):
-            record("no_such_op", out, [("input", x)], InputCtx(x))
+            record("no_such_op", out, [("input", x)], ValuesCtx(x))
     assert out.grad_fn is None and not out.requires_grad
 
 
@@ -120,8 +122,8 @@ def test_recorded_nodes_name_their_table_entry(device, rng):
     a, _, _ = make_sparse(rng, "coo", 3, 3, 5, np.float64, device, requires_grad=True)
     b = gs.tensor(randn(rng, (3, 2), np.float64), device=device, requires_grad=True)
     out = gs.sparse.mm(a, b)
-    assert out.grad_fn.op in DERIVATIVES and out.grad_fn.op == "sparse_addmm"
-    assert repr(out.grad_fn) == "<SparseAddmmBackward>"
+    assert out.grad_fn.op in DERIVATIVES and out.grad_fn.op == "addmm"
+    assert repr(out.grad_fn) == "<AddmmBackward>"
     for t in (out.sum(), a.values(), a.coalesce(), a.to_dense(), a.to_sparse_csr(),
               out * 2.0, out - out, out + 1.0, gs.sparse.mm(a, a.to_sparse().detach())):
         assert t.grad_fn is None or t.grad_fn.op in DERIVATIVES

@@ -210,3 +210,55 @@ def test_repr(device, rng):
     r = repr(a)
     assert "crow_indices" in r and "sparse_csr" in r and "requires_grad=True" in r
     assert "tensor(" in repr(gs.tensor([1.0], device=device))
+
+
+def test_sparse_tensors_pickle_and_copy(device, rng):
+    import copy
+    import pickle
+    for layout in ("coo", "csr"):
+        a, _, vals = make_sparse(rng, layout, 5, 4, 7, np.float64, device, requires_grad=True)
+        b = gs.tensor(randn(rng, (4, 3), np.float64), device=device, requires_grad=True)
+        gs.sparse.mm(a, b).sum().backward()  # fills the pattern's cached CSR forms
+        for t in (pickle.loads(pickle.dumps(a)), copy.deepcopy(a)):
+            assert t.layout is a.layout and t.shape == a.shape and t.device == a.device
+            np.testing.assert_array_equal(host(t), vals)
+            np.testing.assert_array_equal(host(t.grad), host(a.grad))
+            assert t.grad.pattern is t.pattern  # the own-pattern rule survives
+
+
+def test_patterns_are_immutable(device, rng):
+    a, _, _ = make_sparse(rng, "coo", 4, 4, 6, np.float64, device)
+    with pytest.raises(AttributeError, match="patterns are immutable"):
+        a.pattern.shape = (5, 5)
+    c = a.to_sparse_csr()
+    with pytest.raises(AttributeError, match="patterns are immutable"):
+        c.pattern.crow = c.pattern.crow
+    if device == "cpu":  # NumPy arrays carry a writeable flag; the index views are read-only
+        for idx in (a.indices(), c.crow_indices(), c.col_indices()):
+            with pytest.raises(ValueError, match="read-only"):
+                idx.numpy()[..., 0] = 1
+
+
+def test_a_gradient_with_equal_indices_lines_up_entry_by_entry(device, rng):
+    """A sparse gradient or update built on the same indices (another pattern object)
+    applies entry by entry, duplicates included, as one on the pattern itself."""
+    idx = np.array([[0, 1, 0], [1, 0, 1]])  # (0, 1) twice
+    s = gs.sparse_coo_tensor(idx, np.array([1.0, 2.0, 3.0]), (2, 2), device=device,
+                             requires_grad=True)
+    out = gs.sparse.sampled_addmm(s, gs.zeros(2, 1, dtype=np.float64, device=device),
+                                  gs.zeros(1, 2, dtype=np.float64, device=device))
+    g = gs.sparse_coo_tensor(out.indices(), np.array([1.0, 2.0, 3.0]), (2, 2),
+                             device=device)
+    assert g.pattern is not out.pattern
+    out.backward(g)
+    np.testing.assert_array_equal(host(s.grad), [1.0, 2.0, 3.0])
+    w = s.detach()
+    with gs.no_grad():
+        w.add_(gs.sparse_coo_tensor(w.indices(), np.array([10.0, 20.0, 30.0]), (2, 2),
+                                    device=device))
+    np.testing.assert_array_equal(host(w), [11.0, 22.0, 33.0])
+    other = gs.sparse_coo_tensor(np.array([[1, 1, 0], [1, 0, 1]]), np.ones(3), (2, 2),
+                                 device=device)
+    with pytest.raises(ValueError, match="share this tensor's pattern"):
+        with gs.no_grad():
+            w.add_(other)

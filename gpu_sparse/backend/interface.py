@@ -120,8 +120,9 @@ class Backend(Protocol):
 
     def to_dense(self, rows: Array, cols: Array, values: Array, shape: Tuple[int, int]
                  ) -> Array:
-        """Dense (m, n) array of a COO pattern in ``values``' dtype, duplicates summed in
-        input order."""
+        """Dense (m, n) array of the COO entries ``(rows[k], cols[k], values[k])`` in
+        ``values``' dtype. ``rows``, ``cols``: (nnz,) of any integer dtype, any order;
+        duplicates are summed in input order."""
 
     def spmm(self, crow: Array, col: Array, values: Array, b: Array, *,
              alpha: Any = 1, beta: Any = 0, c: Optional[Array] = None,
@@ -150,9 +151,12 @@ class Backend(Protocol):
     def spgemm(self, a: Tuple[Array, Array, Array], a_shape: Tuple[int, int],
                b: Tuple[Array, Array, Array], b_shape: Tuple[int, int]
                ) -> Tuple[Array, Array, Array]:
-        """Sparse @ sparse. ``a`` and ``b`` are ``(crow, col, values)`` CSR triples.
+        """SpGEMM: sparse @ sparse. ``a`` (a_shape) and ``b`` (b_shape) are
+        ``(crow, col, values)`` CSR triples of one index dtype, values in CSR order;
+        columns within a row may be unsorted and repeat (repeats are summed).
 
-        Returns the product as coalesced COO ``(rows, cols, values)`` with int64 indices.
+        Returns the product as coalesced COO ``(rows, cols, values)`` (int64 indices,
+        sorted row-major, no duplicates) in ``a``'s value dtype.
         """
 
 

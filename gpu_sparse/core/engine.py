@@ -5,10 +5,10 @@ by name, a typed context holding what the backward formulas need, and the formul
 themselves (one per input, taken from :data:`gpu_sparse.ops.derivatives.DERIVATIVES` when
 the op is recorded). :func:`run_backward` walks the graph in reverse topological order
 (iteratively, so deep graphs do not hit the recursion limit), calls each formula, and
-accumulates gradients with ``+``, as micrograd does. The engine knows tensors only through
-four members: ``requires_grad``, ``grad_fn``, ``_add_grad`` (a gradient brought to the
-tensor's layout and pattern, plus what is pending) and ``_accumulate_grad`` (into
-``.grad``).
+accumulates gradients with ``+``, as micrograd does. The engine imports no tensor type: it
+uses ``requires_grad``, ``grad_fn`` and ``array`` of tensors, ``_add_grad`` (a gradient
+brought to the tensor's layout and pattern, plus what is pending) and ``_accumulate_grad``
+(into ``.grad``).
 """
 
 from __future__ import annotations

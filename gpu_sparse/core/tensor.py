@@ -42,10 +42,10 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # ndarray + Tensor -> Tensor.__radd__
-    __slots__ = ("_array", "_pattern", "_device", "_requires_grad", "_grad", "_grad_fn",
-                 "__weakref__")
 
     def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None):
+        if pattern is not None and pattern.device != device:
+            raise ValueError(f"Tensor: the pattern is on {pattern.device}, not {device}")
         self._array: Array = array
         self._pattern: Optional[Pattern] = pattern
         self._device: str = device
@@ -220,17 +220,17 @@ class Tensor:
     def indices(self) -> Tensor:
         """COO: the (2, nnz) int64 index tensor, duplicates and order as stored."""
         pattern = sparse_pattern(self, "indices", Layout.sparse_coo)
-        return Tensor(pattern.index_arrays()["indices"], self._device)
+        return Tensor(_read_only(pattern.index_arrays()["indices"]), self._device)
 
     def crow_indices(self) -> Tensor:
         """CSR: the (m + 1,) int64 row pointer."""
         pattern = sparse_pattern(self, "crow_indices", Layout.sparse_csr)
-        return Tensor(pattern.index_arrays()["crow_indices"], self._device)
+        return Tensor(_read_only(pattern.index_arrays()["crow_indices"]), self._device)
 
     def col_indices(self) -> Tensor:
         """CSR: the (nnz,) int64 column indices."""
         pattern = sparse_pattern(self, "col_indices", Layout.sparse_csr)
-        return Tensor(pattern.index_arrays()["col_indices"], self._device)
+        return Tensor(_read_only(pattern.index_arrays()["col_indices"]), self._device)
 
     def is_coalesced(self) -> bool:
         """COO: True when indices are sorted row-major without duplicates."""
@@ -354,6 +354,15 @@ class Tensor:
     zero_: ClassVar[Callable[[Tensor], Tensor]]
 
 
+def _read_only(arr: Array) -> Array:
+    """A view of an index array that cannot be written through where the array module
+    supports it (NumPy): a pattern's indices never change under its cached CSR forms."""
+    if isinstance(arr, np.ndarray):
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
+
+
 def sparse_pattern(t: Tensor, fn: str, layout: Optional[Layout] = None) -> Pattern:
     """``t``'s pattern, checked to be of ``layout`` (any sparse one if None); RuntimeError
     naming ``fn`` otherwise."""
@@ -373,8 +382,8 @@ def to_layout_of(t: Tensor, g: Tensor) -> Tensor:
         if g.pattern is None:
             return g
         return Tensor(g.pattern.to_dense(g.array), g.device)
-    if g.pattern is own:
-        return g
+    if g.pattern is not None and own.same_entries(g.pattern):
+        return t.with_array(g.array)
     if g.pattern is None:
         return t.with_array(own.gather(g.array))
     return t.with_array(own.gather_sparse(g.pattern, g.array))

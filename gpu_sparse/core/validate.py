@@ -2,7 +2,8 @@
 
 Messages follow ``"{op}: {arg} ..., got {actual}"`` and name the bound. Checks never modify
 their inputs. The index checks of each sparse format live with the format
-(:func:`gpu_sparse.formats.coo.check`, :func:`gpu_sparse.formats.csr.check`).
+(``check_structure`` and ``check_invariants`` in :mod:`gpu_sparse.formats.coo` and
+:mod:`gpu_sparse.formats.csr`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The CuPy backend (cuSPARSE SpMM + CUDA RawKernels).
 
-This package is the only place that imports CuPy, and only inside functions: importing
-:mod:`gpu_sparse` never imports CuPy. :func:`is_available` answers whether a GPU is usable
-without raising; :func:`get_cuda_backend` loads the backend for one device.
+This package is the only place that imports CuPy. This module does so inside functions
+only, and :mod:`.backend` (which imports it at the top) is loaded on the first CUDA op, so
+importing :mod:`gpu_sparse` never imports CuPy. :func:`is_available` answers whether a GPU
+is usable without raising; :func:`get_cuda_backend` loads the backend for one device;
+:mod:`.launch` (the kernels' launch geometry) is pure Python.
 """
 
 from __future__ import annotations

@@ -36,10 +36,10 @@ class CuSparseFallbackWarning(UserWarning):
 
 
 def _bfloat16():
-    try:
+    try:  # optional: ml_dtypes provides NumPy's bfloat16
         import ml_dtypes
         return np.dtype(ml_dtypes.bfloat16)
-    except Exception:
+    except Exception:  # missing or broken: no bfloat16, every other dtype still works
         return None
 
 

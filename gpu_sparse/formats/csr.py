@@ -25,9 +25,11 @@ class CSRPattern(Pattern):
     def index_arrays(self) -> Dict[str, Array]:
         return {"crow_indices": self.crow, "col_indices": self.col}
 
-    @cached_property
+    @property
     def rows(self) -> Array:
-        """The row of each entry (nnz,) int64, expanded from ``crow`` once."""
+        """The row of each entry (nnz,) int64, expanded from ``crow`` on each use (not
+        kept: the products walk rows through ``crow``, and an nnz-long array per pattern
+        would cost memory for the conversions alone)."""
         xp = self.backend.xp
         k = xp.arange(self.nnz, dtype=self.crow.dtype)
         return xp.searchsorted(self.crow, k, side="right") - 1

@@ -52,7 +52,9 @@ class Pattern:
 
     Subclasses (:class:`~gpu_sparse.formats.coo.COOPattern`,
     :class:`~gpu_sparse.formats.csr.CSRPattern`) hold the index arrays and say how to
-    build the CSR forms from them.
+    build the CSR forms from them. Attributes cannot be reassigned once set (AttributeError);
+    the index arrays must not be written in place (``Tensor.indices()`` and friends hand
+    out read-only views on the CPU).
     """
 
     layout: Layout
@@ -62,7 +64,30 @@ class Pattern:
         self.device = device
         self.nnz = int(nnz)
         self.coalesced = bool(coalesced)
-        self.backend: Backend = get_backend(device)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.{name} cannot be changed: "
+                                 f"patterns are immutable")
+        super().__setattr__(name, value)
+
+    @property
+    def backend(self) -> Backend:
+        """The backend of this pattern's device (looked up, not stored: patterns pickle
+        and copy without it)."""
+        return get_backend(self.device)
+
+    def same_entries(self, other: Pattern) -> bool:
+        """True when ``other`` stores the same entries in the same order (the same object,
+        or index arrays equal element by element), so values line up one to one."""
+        if other is self:
+            return True
+        if (type(other) is not type(self) or other.shape != self.shape
+                or other.nnz != self.nnz or other.device != self.device):
+            return False
+        mine, theirs = self.index_arrays(), other.index_arrays()
+        return all(mine[k] is theirs[k] or bool((mine[k] == theirs[k]).all())
+                   for k in mine)
 
     # ---- derived index arrays (computed once) --------------------------------------
     @cached_property
@@ -73,7 +98,8 @@ class Pattern:
 
     @cached_property
     def transposed_csr(self) -> CSRForm:
-        """The CSR form of the transposed (n x m) pattern, ``perm`` never None."""
+        """The CSR form of the transposed (n x m) pattern; ``perm`` maps each entry to the
+        storage position of its value (None: same order)."""
         raise NotImplementedError
 
     @property

@@ -31,12 +31,17 @@ Shape = Tuple[int, ...]
 # ---- typed contexts: what each op saves for its backward ----------------------------
 @dataclasses.dataclass(frozen=True)
 class AddmmCtx:
-    """``out = beta * mat + alpha * (mat1 @ mat2)``."""
+    """``out = beta * mat + alpha * (mat1 @ mat2)``, sparse ``mat1``."""
     mat1: Tensor
     mat2: Tensor
     alpha: Scalar
     beta: Scalar
     mat_shape: Optional[Shape]  # None when there is no ``mat``
+
+
+@dataclasses.dataclass(frozen=True)
+class DenseAddmmCtx(AddmmCtx):
+    """``out = beta * mat + alpha * (mat1 @ mat2)``, all dense."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,9 +71,49 @@ class ElementwiseCtx:
 
 
 @dataclasses.dataclass(frozen=True)
+class AddCtx(ElementwiseCtx):
+    """``out = a + b``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SubCtx(ElementwiseCtx):
+    """``out = a - b``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MulCtx(ElementwiseCtx):
+    """``out = a * b``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConjCtx:
+    """``out = conj(input)``: its gradient needs nothing saved."""
+
+
+@dataclasses.dataclass(frozen=True)
 class InputCtx:
     """Ops whose gradient needs only the input tensor itself."""
     input: Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class SumCtx(InputCtx):
+    """``out = sum of the elements (sparse: stored values) of input``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ValuesCtx(InputCtx):
+    """``out = the stored values of input`` (a dense view)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ToDenseCtx(InputCtx):
+    """``out = input as a dense matrix``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ToDeviceCtx(InputCtx):
+    """``out = input on another device``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,20 +132,30 @@ class ToSparseCtx:
     inverse: Optional[Array]
 
 
+@dataclasses.dataclass(frozen=True)
+class ToSparseCooCtx(ToSparseCtx):
+    """``out = input as COO``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ToSparseCsrCtx(ToSparseCtx):
+    """``out = input as CSR``."""
+
+
 Formula = Callable[[Any, Tensor], Tensor]
 
 DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     # out = beta * mat + alpha * (mat1 @ mat2), mat1 sparse (COO or CSR)
-    "sparse_addmm": {
+    "addmm": {
         "mat": lambda c, G: dense(G, sum_to(scaled(G, conj(c.beta)), c.mat_shape)),
         "mat1": lambda c, G: on(c.mat1, SDDMM(c.mat1, G, c.mat2, alpha=conj(c.alpha))),
         "mat2": lambda c, G: dense(G, SpMM_H(c.mat1, G, alpha=conj(c.alpha))),
     },
     # out = beta * mat + alpha * (mat1 @ mat2), all dense
-    "addmm": {
+    "dense_addmm": {
         "mat": lambda c, G: dense(G, sum_to(scaled(G, conj(c.beta)), c.mat_shape)),
-        "mat1": lambda c, G: dense(G, conj(c.alpha) * (G.array @ H(c.mat2.array))),
-        "mat2": lambda c, G: dense(G, conj(c.alpha) * (H(c.mat1.array) @ G.array)),
+        "mat1": lambda c, G: dense(G, times(G.array @ H(c.mat2.array), conj(c.alpha))),
+        "mat2": lambda c, G: dense(G, times(H(c.mat1.array) @ G.array, conj(c.alpha))),
     },
     # out = mat1 @ mat2, both sparse COO; each gradient masked to its input's own pattern
     "spspmm": {
@@ -159,18 +214,33 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
 }
 
 
+#: The context type each op saves (checked by :func:`record`).
+CONTEXTS: Dict[str, type] = {
+    "addmm": AddmmCtx, "dense_addmm": DenseAddmmCtx, "spspmm": SpspmmCtx,
+    "sampled_addmm": SampledAddmmCtx, "add": AddCtx, "sub": SubCtx, "mul": MulCtx,
+    "conj": ConjCtx, "sum": SumCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
+    "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
+    "to_sparse_csr": ToSparseCsrCtx, "to_device": ToDeviceCtx,
+}
+
+
 def record(op: str, out: Tensor, inputs: Sequence[Tuple[str, Optional[Tensor]]],
            ctx: Any) -> Tensor:
     """Make ``out`` the result of ``op`` in the graph when grad mode is on and an input
     requires grad; returns ``out``.
 
     ``inputs`` are ``(name, tensor or None)`` pairs whose names must be the op's entries
-    in :data:`DERIVATIVES`. KeyError for an op without an entry or an input without a
-    formula, whatever the grad mode: every recorded op has its gradient.
+    in :data:`DERIVATIVES`, and ``ctx`` is the op's context type (:data:`CONTEXTS`).
+    KeyError for an op without an entry or an input without a formula and TypeError for
+    a context of another type, whatever the grad mode: every recorded op has its
+    gradient.
     """
     formulas = DERIVATIVES.get(op)
     if formulas is None:
         raise KeyError(f"record: op {op!r} has no entry in DERIVATIVES")
+    if type(ctx) is not CONTEXTS[op]:
+        raise TypeError(f"record: op {op!r} saves a {CONTEXTS[op].__name__}, got "
+                        f"{type(ctx).__name__}")
     for name, _ in inputs:
         if name not in formulas:
             raise KeyError(f"record: op {op!r} has no derivative formula for input "
@@ -205,6 +275,11 @@ def H(arr: Array) -> Array:
     return conj_array(arr).T
 
 
+def times(arr: Array, s: Scalar) -> Array:
+    """``arr * s`` in ``arr``'s dtype (``arr`` itself for s == 1)."""
+    return arr if s == 1 else arr * arr.dtype.type(s)
+
+
 def scaled(g: Tensor, s: Scalar) -> Array:
     """``s * g`` as a fresh array in g's dtype (zeros for s == 0, so NaN/Inf in ``g``
     cannot leak through a zero factor)."""
@@ -212,7 +287,7 @@ def scaled(g: Tensor, s: Scalar) -> Array:
         return g.backend.xp.zeros(g.array.shape, dtype=g.dtype)
     if s == 1:
         return g.array.copy()
-    return g.array * g.dtype.type(s)
+    return times(g.array, s)
 
 
 def sum_to(arr: Array, shape: Optional[Shape]) -> Array:

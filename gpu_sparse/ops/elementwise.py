@@ -13,7 +13,7 @@ from ..core import validate
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from ..formats import conj as conj_array
-from .derivatives import ElementwiseCtx, InputCtx, record
+from .derivatives import AddCtx, ConjCtx, MulCtx, SubCtx, SumCtx, record
 
 Operand = Union[Tensor, float, complex]
 
@@ -54,9 +54,15 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
         raise ValueError(f"{fn}: shapes {shapes[0]} and {shapes[1]} cannot be broadcast "
                          "together") from None
     arr = like.backend.asarray(arr, dtype=dt)
-    ctx = ElementwiseCtx(a=xa, b=xb, a_shape=None if ta is None else ta.shape,
-                         b_shape=None if tb is None else tb.shape)
+    # the gradient multiplies by the other operand: an array, or the Python scalar itself
+    # (its conj keeps the sign of a zero imaginary part, unlike a NumPy scalar's)
+    ctx = _CONTEXTS[fn](a=xa if ta is not None else a, b=xb if tb is not None else b,
+                        a_shape=None if ta is None else ta.shape,
+                        b_shape=None if tb is None else tb.shape)
     return record(fn, Tensor(arr, like.device), [("input", ta), ("other", tb)], ctx)
+
+
+_CONTEXTS = {"add": AddCtx, "sub": SubCtx, "mul": MulCtx}
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -113,7 +119,7 @@ def conj(x: Tensor) -> Tensor:
     validate.tensor_arg("conj", "input", x)
     if x.dtype.kind != "c":
         return x
-    return record("conj", x.with_array(conj_array(x.array)), [("input", x)], InputCtx(x))
+    return record("conj", x.with_array(conj_array(x.array)), [("input", x)], ConjCtx())
 
 
 def sum(x: Tensor) -> Tensor:
@@ -127,7 +133,7 @@ def sum(x: Tensor) -> Tensor:
     """
     validate.tensor_arg("sum", "input", x)
     arr = x.backend.asarray(x.array.sum(), dtype=x.dtype).reshape(())
-    return record("sum", Tensor(arr, x.device), [("input", x)], InputCtx(x))
+    return record("sum", Tensor(arr, x.device), [("input", x)], SumCtx(x))
 
 
 # ---- in-place updates (outside the graph) -------------------------------------------
@@ -140,7 +146,8 @@ def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
     if isinstance(other, Tensor):
         if other.device != t.device:
             raise RuntimeError(f"{fn}: tensors are on {t.device} and {other.device}")
-        if other.pattern is not None and other.pattern is not t.pattern:
+        if other.pattern is not None and not (t.pattern is not None
+                                              and t.pattern.same_entries(other.pattern)):
             raise ValueError(f"{fn}: other must be dense or share this tensor's pattern")
         val = other.array
     if fn == "add_":

@@ -12,8 +12,9 @@ from typing import Any, Optional, Tuple
 
 from ..core import validate
 from ..core.tensor import Tensor
-from .derivatives import AddmmCtx, SampledAddmmCtx, SpGEMM, SpspmmCtx, csr_of, record
 from ..formats import Layout
+from .derivatives import (AddmmCtx, DenseAddmmCtx, SampledAddmmCtx, SpGEMM, SpspmmCtx, csr_of,
+                          record)
 
 
 def _addmm_checks(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, beta: Any,
@@ -49,8 +50,7 @@ def _addmm(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, beta: Any
     out_shape, beta, alpha = _addmm_checks(fn, mat, mat1, mat2, beta, alpha, sparse_only)
     xp = mat1.backend.xp
     use_mat = mat is not None and beta != 0
-    ctx = AddmmCtx(mat1=mat1, mat2=mat2, alpha=alpha, beta=beta,
-                   mat_shape=None if mat is None else mat.shape)
+    mat_shape = None if mat is None else mat.shape
     inputs = [("mat", mat), ("mat1", mat1), ("mat2", mat2)]
     if mat1.pattern is None:  # dense @ dense
         arr = xp.matmul(mat1.array, mat2.array)
@@ -60,10 +60,12 @@ def _addmm(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, beta: Any
             assert mat is not None
             arr = arr + mat.array * arr.dtype.type(beta)
         arr = xp.ascontiguousarray(xp.broadcast_to(arr, out_shape))
-        return record("addmm", Tensor(arr, mat1.device), inputs, ctx)
+        return record("dense_addmm", Tensor(arr, mat1.device), inputs,
+                      DenseAddmmCtx(mat1, mat2, alpha, beta, mat_shape))
     c = xp.broadcast_to(mat.array, out_shape) if use_mat else None  # type: ignore[union-attr]
     arr = mat1.pattern.spmm(mat1.array, mat2.array, alpha=alpha, beta=beta, c=c)
-    return record("sparse_addmm", Tensor(arr, mat1.device), inputs, ctx)
+    return record("addmm", Tensor(arr, mat1.device), inputs,
+                  AddmmCtx(mat1, mat2, alpha, beta, mat_shape))
 
 
 def sparse_addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,

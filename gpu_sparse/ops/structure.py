@@ -13,7 +13,8 @@ from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor, sparse_pattern
 from ..formats import COOPattern, Layout, Pattern
 from ..formats.csr import from_row_sorted_coo
-from .derivatives import CoalesceCtx, InputCtx, ToSparseCtx, moved, record
+from .derivatives import (CoalesceCtx, ToDenseCtx, ToDeviceCtx, ToSparseCooCtx,
+                          ToSparseCsrCtx, ValuesCtx, moved, record)
 
 
 def _tracks(t: Tensor) -> bool:
@@ -35,7 +36,7 @@ def values(s: Tensor) -> Tensor:
     [1.0, 2.0]
     """
     sparse_pattern(s, "values")
-    return record("values", Tensor(s.array, s.device), [("input", s)], InputCtx(s))
+    return record("values", Tensor(s.array, s.device), [("input", s)], ValuesCtx(s))
 
 
 def coalesce(s: Tensor) -> Tensor:
@@ -70,7 +71,7 @@ def to_dense(s: Tensor) -> Tensor:
     if s.pattern is None:
         return s
     out = Tensor(s.pattern.to_dense(s.array), s.device)
-    return record("to_dense", out, [("input", s)], InputCtx(s))
+    return record("to_dense", out, [("input", s)], ToDenseCtx(s))
 
 
 def _nonzero(fn: str, d: Tensor) -> Tuple[Array, Array]:
@@ -107,7 +108,7 @@ def to_sparse_coo(t: Tensor) -> Tensor:
                              coalesced=sorted_unique)
         vals = t.array.copy()
     return record("to_sparse_coo", Tensor(vals, t.device, pattern), [("input", t)],
-                  ToSparseCtx(t, from_dense=t.pattern is None, inverse=None))
+                  ToSparseCooCtx(t, from_dense=t.pattern is None, inverse=None))
 
 
 def to_sparse_csr(t: Tensor) -> Tensor:
@@ -133,7 +134,7 @@ def to_sparse_csr(t: Tensor) -> Tensor:
         coo, vals, inverse = t.pattern.coalesce(t.array, inverse=_tracks(t))
     out = Tensor(vals, t.device, from_row_sorted_coo(coo))
     return record("to_sparse_csr", out, [("input", t)],
-                  ToSparseCtx(t, from_dense=t.pattern is None, inverse=inverse))
+                  ToSparseCsrCtx(t, from_dense=t.pattern is None, inverse=inverse))
 
 
 def to_device(t: Tensor, device: Any) -> Tensor:
@@ -155,7 +156,7 @@ def to_device(t: Tensor, device: Any) -> Tensor:
 
     pattern = None if t.pattern is None else t.pattern.moved(dev, move)
     return record("to_device", Tensor(move(t.array), dev, pattern), [("input", t)],
-                  InputCtx(t))
+                  ToDeviceCtx(t))
 
 
 def to_scipy(t: Tensor) -> Any:
@@ -170,7 +171,6 @@ def to_scipy(t: Tensor) -> Any:
     [[0.0, 1.0]]
     """
     return sparse_pattern(t, "to_scipy").to_scipy(t.array)
-
 
 
 Tensor.values = values
