@@ -61,17 +61,43 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
-class Node(Generic[Ctx]):
-    """One recorded operation: the ``grad_fn`` of its output tensor."""
+class VersionCounter:
+    """How many times a storage was changed in place (PyTorch's version counter).
 
-    __slots__ = ("op", "inputs", "ctx", "formulas", "freed")
+    Shared by every tensor viewing the same storage (``detach()``, ``values()``); bumped by
+    every in-place method. A node records the versions of its inputs when it is built, and
+    :func:`run_backward` refuses to use an input whose version moved since. Writes through
+    a NumPy/CuPy/DLPack view of the memory cannot be seen. ``read_only`` marks storage no
+    in-place method may touch (the index arrays of an immutable pattern).
+    """
+
+    __slots__ = ("value", "read_only")
+
+    def __init__(self, read_only: bool = False):
+        self.value = 0
+        self.read_only = read_only
+
+    def bump(self) -> None:
+        self.value += 1
+
+
+class Node(Generic[Ctx]):
+    """One recorded operation: the ``grad_fn`` of its output tensor.
+
+    ``reads[name]`` lists the inputs whose values the formula of input ``name`` reads;
+    ``versions`` holds each input's version when the node was built."""
+
+    __slots__ = ("op", "inputs", "ctx", "formulas", "reads", "versions", "freed")
 
     def __init__(self, op: str, inputs: Sequence[Tuple[str, Any]], ctx: Ctx,
-                 formulas: Mapping[str, Formula[Ctx]]):
+                 formulas: Mapping[str, Formula[Ctx]],
+                 reads: Mapping[str, Tuple[str, ...]]):
         self.op = op
         self.inputs: Tuple[Tuple[str, Any], ...] = tuple(inputs)  # (name, Tensor | None)
         self.ctx: Optional[Ctx] = ctx  # None once freed
         self.formulas = formulas
+        self.reads = reads
+        self.versions = {name: t._version for name, t in self.inputs if t is not None}
         self.freed = False
 
     def name(self) -> str:
@@ -106,6 +132,27 @@ def _topo_order(roots: Sequence[Any]) -> List[Any]:
     return order
 
 
+def _check_saved_versions(order: Sequence[Any]) -> None:
+    """RuntimeError when an input a formula will read was changed in place after its node
+    was built (checked for the whole graph before any formula runs)."""
+    for t in order:
+        node = t.grad_fn
+        if node is None or node.freed:
+            continue
+        named = dict(node.inputs)
+        for name, inp in node.inputs:
+            if inp is None or not inp.requires_grad:
+                continue
+            for dep in node.reads.get(name, ()):
+                saved = named.get(dep)
+                if saved is not None and saved._version != node.versions[dep]:
+                    raise RuntimeError(
+                        f"backward: one of the inputs of {node.op} ({dep}) was modified "
+                        f"in place after it was saved: version {saved._version}, "
+                        f"expected {node.versions[dep]}; compute the update after "
+                        f"backward(), or on a copy")
+
+
 def run_backward(roots: Sequence[Any], grads: Sequence[Any], *,
                  capture: Optional[Sequence[Any]] = None, retain_graph: bool = False,
                  allow_unused: bool = False) -> Optional[Tuple[Any, ...]]:
@@ -117,6 +164,7 @@ def run_backward(roots: Sequence[Any], grads: Sequence[Any], *,
     ``retain_graph``; a second pass through a freed node is a RuntimeError.
     """
     order = _topo_order(roots)
+    _check_saved_versions(order)
     pending: Dict[int, Any] = {}
     for t, g in zip(roots, grads):
         pending[id(t)] = t._add_grad(pending.get(id(t)), g)

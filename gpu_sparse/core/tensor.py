@@ -13,6 +13,7 @@ recorded in the graph; this module stays below the ops and knows nothing of them
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -43,9 +44,11 @@ class Tensor:
 
     __array_priority__ = 1000  # ndarray + Tensor -> Tensor.__radd__
 
-    def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None):
+    def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None,
+                 version: Optional[engine.VersionCounter] = None):
         if pattern is not None and pattern.device != device:
             raise ValueError(f"Tensor: the pattern is on {pattern.device}, not {device}")
+        self._version_counter = version if version is not None else engine.VersionCounter()
         self._array: Array = array
         self._pattern: Optional[Pattern] = pattern
         self._device: str = device
@@ -73,6 +76,16 @@ class Tensor:
     def with_array(self, array: Array) -> Tensor:
         """A tensor with this one's device and pattern (if any) holding ``array``."""
         return Tensor(array, self._device, self._pattern)
+
+    @property
+    def version_counter(self) -> engine.VersionCounter:
+        """The in-place version counter of this tensor's storage (shared with its views)."""
+        return self._version_counter
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has seen (PyTorch's name)."""
+        return self._version_counter.value
 
     # ---- metadata --------------------------------------------------------------------
     @property
@@ -153,7 +166,15 @@ class Tensor:
 
     @property
     def grad(self) -> Optional[Tensor]:
-        """The accumulated gradient of a leaf (sparse leaves: on their own pattern)."""
+        """The accumulated gradient of a leaf (sparse leaves: on their own pattern).
+
+        Non-leaf tensors get no ``.grad`` (use :func:`gpu_sparse.autograd.grad`); reading
+        it warns, as in PyTorch."""
+        if self._grad_fn is not None:
+            warnings.warn("grad: the .grad attribute of a tensor that is not a leaf is "
+                          "being read; backward() fills .grad of leaves only (use "
+                          "gpu_sparse.autograd.grad(out, [t]) for this tensor's gradient)",
+                          UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -190,8 +211,9 @@ class Tensor:
         engine.run_backward([self], [g], retain_graph=retain_graph)
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's array and pattern, outside the graph."""
-        return self.with_array(self._array)
+        """A tensor sharing this one's array, pattern and version counter, outside the
+        graph."""
+        return Tensor(self._array, self._device, self._pattern, self._version_counter)
 
     # ---- gradient accumulation (called by the engine) -------------------------------
     def _add_grad(self, pending: Optional[Tensor], g: Tensor) -> Tensor:
@@ -215,22 +237,23 @@ class Tensor:
         else:
             arr = self._grad._array
             arr += to_layout_of(self._grad, g)._array
+            self._grad._version_counter.bump()
 
     # ---- sparse accessors ------------------------------------------------------------
     def indices(self) -> Tensor:
         """COO: the (2, nnz) int64 index tensor, duplicates and order as stored."""
         pattern = sparse_pattern(self, "indices", Layout.sparse_coo)
-        return Tensor(_read_only(pattern.index_arrays()["indices"]), self._device)
+        return _index_view(pattern.index_arrays()["indices"], self._device)
 
     def crow_indices(self) -> Tensor:
         """CSR: the (m + 1,) int64 row pointer."""
         pattern = sparse_pattern(self, "crow_indices", Layout.sparse_csr)
-        return Tensor(_read_only(pattern.index_arrays()["crow_indices"]), self._device)
+        return _index_view(pattern.index_arrays()["crow_indices"], self._device)
 
     def col_indices(self) -> Tensor:
         """CSR: the (nnz,) int64 column indices."""
         pattern = sparse_pattern(self, "col_indices", Layout.sparse_csr)
-        return Tensor(_read_only(pattern.index_arrays()["col_indices"]), self._device)
+        return _index_view(pattern.index_arrays()["col_indices"], self._device)
 
     def is_coalesced(self) -> bool:
         """COO: True when indices are sorted row-major without duplicates."""
@@ -354,13 +377,14 @@ class Tensor:
     zero_: ClassVar[Callable[[Tensor], Tensor]]
 
 
-def _read_only(arr: Array) -> Array:
-    """A view of an index array that cannot be written through where the array module
-    supports it (NumPy): a pattern's indices never change under its cached CSR forms."""
+def _index_view(arr: Array, device: str) -> Tensor:
+    """A pattern's index array as a tensor no in-place method may change (and, on the
+    CPU, a read-only NumPy view): a pattern's indices never change under its cached CSR
+    forms."""
     if isinstance(arr, np.ndarray):
         arr = arr.view()
         arr.flags.writeable = False
-    return arr
+    return Tensor(arr, device, version=engine.VersionCounter(read_only=True))
 
 
 def sparse_pattern(t: Tensor, fn: str, layout: Optional[Layout] = None) -> Pattern:
@@ -399,6 +423,8 @@ def as_gradient(fn: str, t: Tensor, g: Any) -> Tensor:
         return t.with_array(t.backend.xp.zeros(t.array.shape, dtype=t.dtype) + 1)
     if not isinstance(g, Tensor):
         g = Tensor(t.backend.asarray(g), t.device)
+    if g.pattern is not None:
+        g.pattern.prove(fn, "gradient")
     if g.device != t.device:
         raise RuntimeError(f"{fn}: gradient is on {g.device} but the output is on {t.device}")
     if tuple(g.shape) != tuple(t.shape):

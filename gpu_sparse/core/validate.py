@@ -74,7 +74,23 @@ def scalar(fn: str, name: str, s: Any, dtype: np.dtype):
         raise TypeError(f"{fn}: {name} is complex ({s}) but the tensors are {dtype}; "
                         f"complex scalars need complex tensors")
     number: Any = s
-    return complex(number) if is_complex else float(number)
+    value = complex(number) if is_complex else float(number)
+    _fits(fn, name, value, dtype)
+    return value
+
+
+def _fits(fn: str, name: str, value: Any, dtype: np.dtype) -> None:
+    """ValueError when a finite scalar would overflow to inf in ``dtype`` (explicit
+    inf/nan stay allowed, as in PyTorch)."""
+    try:
+        largest = float(np.finfo(dtype).max)
+    except (TypeError, ValueError):  # a dtype NumPy has no finfo for (bfloat16 ...)
+        return
+    parts = (value.real, value.imag) if isinstance(value, complex) else (value,)
+    if any(np.isfinite(x) and abs(x) > largest for x in parts):
+        raise ValueError(f"{fn}: {name} = {value!r} does not fit the tensors' dtype "
+                         f"{dtype} (largest finite value {largest:.6g}); it would become "
+                         f"inf")
 
 
 def dense_2d(fn: str, name: str, t: Tensor) -> None:
@@ -93,6 +109,7 @@ def sparse_2d(fn: str, name: str, t: Tensor) -> None:
     if t.ndim != 2:
         raise ValueError(f"{fn}: {name} must have 2 sparse dimensions, got shape "
                          f"{t.shape}")
+    t.pattern.prove(fn, name)  # type: ignore[union-attr]  # once per pattern
 
 
 def broadcastable(fn: str, name: str, t: Tensor, shape: Tuple[int, int]) -> None:

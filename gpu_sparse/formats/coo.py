@@ -21,9 +21,13 @@ class COOPattern(Pattern):
     layout = Layout.sparse_coo
 
     def __init__(self, indices: Array, shape: Tuple[int, int], device: str,
-                 coalesced: bool = False):
-        super().__init__(shape, device, indices.shape[1], coalesced or indices.shape[1] <= 1)
+                 coalesced: bool = False, proven: bool = True):
+        super().__init__(shape, device, indices.shape[1], coalesced or indices.shape[1] <= 1,
+                         proven)
         self.indices = indices
+
+    def _check_invariants(self, fn: str, prefix: str) -> None:
+        check_invariants(fn, self.indices, self.shape, arg=prefix)
 
     @property
     def rows(self) -> Array:
@@ -38,11 +42,13 @@ class COOPattern(Pattern):
 
     @cached_property
     def csr(self) -> CSRForm:
+        self.prove()
         m, n = self.shape
         return self.backend.coo_to_csr(self.rows, self.cols, m, n)
 
     @cached_property
     def transposed_csr(self) -> CSRForm:
+        self.prove()
         m, n = self.shape
         return self.backend.coo_to_csr(self.cols, self.rows, n, m)
 
@@ -50,6 +56,7 @@ class COOPattern(Pattern):
     def kernel_indices(self) -> Tuple[Array, Array]:
         """(rows, cols) for the SDDMM kernel: narrowed once when the backend says the
         copy pays (``index_dtype(..., existing=True)``), else the stored arrays."""
+        self.prove()
         idx = self.backend.index_dtype(self.shape[0], self.shape[1], self.nnz, existing=True)
         return self.rows.astype(idx, copy=False), self.cols.astype(idx, copy=False)
 
@@ -67,6 +74,7 @@ class COOPattern(Pattern):
         return COOPattern(move(self.indices), self.shape, device, self.coalesced)
 
     def to_scipy(self, values: Array) -> Any:
+        self.prove()
         sparse = self.backend.sparse_module
         return sparse.coo_matrix((values.copy(), (self.rows.copy(), self.cols.copy())),
                                  shape=self.shape)
@@ -76,6 +84,7 @@ def coalesce(pattern: Pattern, values: Array, inverse: bool
              ) -> Tuple[COOPattern, Array, Optional[Array]]:
     """The coalesced COO pattern of any pattern's entries, the summed values and the
     inverse map (see :meth:`Pattern.coalesce`)."""
+    pattern.prove()
     backend = pattern.backend
     rows, cols, vals, inv = backend.coalesce(pattern.rows, pattern.cols, values,
                                              pattern.shape, inverse=inverse)
@@ -105,9 +114,10 @@ def check_structure(fn: str, indices: Array, nnz: int) -> None:
 
 
 def check_invariants(fn: str, indices: Array, shape: Tuple[int, int],
-                     is_coalesced: bool = False) -> None:
+                     is_coalesced: bool = False, arg: str = "") -> None:
     """The O(nnz) scans (skipped with ``check_invariants=False``): every index in range
-    and, when ``is_coalesced`` is claimed, sorted row-major without duplicates."""
+    and, when ``is_coalesced`` is claimed, sorted row-major without duplicates. ``arg``
+    (e.g. ``"mat1 "``) prefixes the array's name in the messages."""
     nnz = indices.shape[1]
     if nnz == 0:
         return
@@ -115,10 +125,10 @@ def check_invariants(fn: str, indices: Array, shape: Tuple[int, int],
         lo = int(indices[d].min())
         hi = int(indices[d].max())
         if lo < 0:
-            raise ValueError(f"{fn}: indices has a negative {name} index ({lo})")
+            raise ValueError(f"{fn}: {arg}indices has a negative {name} index ({lo})")
         if hi >= shape[d]:
-            raise ValueError(f"{fn}: indices has {name} index {hi} out of range for size "
-                             f"{tuple(shape)} (must be < {shape[d]})")
+            raise ValueError(f"{fn}: {arg}indices has {name} index {hi} out of range for "
+                             f"size {tuple(shape)} (must be < {shape[d]})")
     if is_coalesced and nnz > 1:
         keys = indices[0] * np.int64(shape[1]) + indices[1]
         if not bool((keys[1:] > keys[:-1]).all()):

@@ -17,10 +17,14 @@ class CSRPattern(Pattern):
 
     layout = Layout.sparse_csr
 
-    def __init__(self, crow: Array, col: Array, shape: Tuple[int, int], device: str):
-        super().__init__(shape, device, col.shape[0], coalesced=False)
+    def __init__(self, crow: Array, col: Array, shape: Tuple[int, int], device: str,
+                 proven: bool = True):
+        super().__init__(shape, device, col.shape[0], coalesced=False, proven=proven)
         self.crow = crow
         self.col = col
+
+    def _check_invariants(self, fn: str, prefix: str) -> None:
+        check_invariants(fn, self.crow, self.col, self.shape, arg=prefix)
 
     def index_arrays(self) -> Dict[str, Array]:
         return {"crow_indices": self.crow, "col_indices": self.col}
@@ -30,6 +34,7 @@ class CSRPattern(Pattern):
         """The row of each entry (nnz,) int64, expanded from ``crow`` on each use (not
         kept: the products walk rows through ``crow``, and an nnz-long array per pattern
         would cost memory for the conversions alone)."""
+        self.prove()
         xp = self.backend.xp
         k = xp.arange(self.nnz, dtype=self.crow.dtype)
         return xp.searchsorted(self.crow, k, side="right") - 1
@@ -40,12 +45,13 @@ class CSRPattern(Pattern):
 
     @cached_property
     def csr(self) -> CSRForm:
+        self.prove()
         idx = self.backend.index_dtype(self.shape[0], self.shape[1], self.nnz)
         return self.crow.astype(idx, copy=False), self.col.astype(idx, copy=False), None
 
     @cached_property
     def transposed_csr(self) -> CSRForm:
-        crow, col, _ = self.csr
+        crow, col, _ = self.csr  # proves the pattern
         return self.backend.csr_transpose(crow, col, self.shape[0], self.shape[1])
 
     def sddmm(self, a: Array, b: Array, *, alpha: Any = 1, beta: Any = 0,
@@ -62,6 +68,7 @@ class CSRPattern(Pattern):
         return CSRPattern(move(self.crow), move(self.col), self.shape, device)
 
     def to_scipy(self, values: Array) -> Any:
+        self.prove()
         sparse = self.backend.sparse_module
         return sparse.csr_matrix((values.copy(), self.col.copy(), self.crow.copy()),
                                  shape=self.shape)
@@ -99,20 +106,22 @@ def check_structure(fn: str, crow: Array, col: Array, nnz: int,
                          f"(crow_indices[-1] = {last}, nnz = {nnz})")
 
 
-def check_invariants(fn: str, crow: Array, col: Array, shape: Tuple[int, int]) -> None:
+def check_invariants(fn: str, crow: Array, col: Array, shape: Tuple[int, int],
+                     arg: str = "") -> None:
     """The O(m + nnz) scans (skipped with ``check_invariants=False``): ``crow``
-    non-decreasing and every column in range."""
+    non-decreasing (so every row lies within ``[0, nnz]``) and every column in range.
+    ``arg`` (e.g. ``"mat1 "``) prefixes the arrays' names in the messages."""
     m, n = shape
     if m and bool((crow[1:] < crow[:-1]).any()):
         i = int((crow[1:] < crow[:-1]).argmax())
-        raise ValueError(f"{fn}: `crow_indices` must be non-decreasing, but "
+        raise ValueError(f"{fn}: {arg}`crow_indices` must be non-decreasing, but "
                          f"crow_indices[{i + 1}] = {int(crow[i + 1])} < crow_indices[{i}] "
                          f"= {int(crow[i])}")
     if col.shape[0]:
         lo = int(col.min())
         hi = int(col.max())
         if lo < 0:
-            raise ValueError(f"{fn}: col_indices has a negative column index ({lo})")
+            raise ValueError(f"{fn}: {arg}col_indices has a negative column index ({lo})")
         if hi >= n:
-            raise ValueError(f"{fn}: col_indices has column index {hi} out of range for "
-                             f"size {tuple(shape)} (must be < {n})")
+            raise ValueError(f"{fn}: {arg}col_indices has column index {hi} out of range "
+                             f"for size {tuple(shape)} (must be < {n})")

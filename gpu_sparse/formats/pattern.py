@@ -59,11 +59,29 @@ class Pattern:
 
     layout: Layout
 
-    def __init__(self, shape: Tuple[int, int], device: str, nnz: int, coalesced: bool):
+    def __init__(self, shape: Tuple[int, int], device: str, nnz: int, coalesced: bool,
+                 proven: bool):
         self.shape: Tuple[int, int] = (int(shape[0]), int(shape[1]))
         self.device = device
         self.nnz = int(nnz)
         self.coalesced = bool(coalesced)
+        self.__dict__["_proven"] = bool(proven)
+
+    # ---- bounds ----------------------------------------------------------------------
+    def prove(self, fn: str = "gpu_sparse", arg: str = "") -> None:
+        """Check, once per pattern, that every index lies in bounds (the O(nnz) scans that
+        ``check_invariants=False`` skipped at construction): ValueError naming ``fn`` and
+        the argument ``arg`` otherwise. Every verb that reaches a kernel calls it first, so
+        no kernel ever reads or writes out of bounds; the ops call it with their own name
+        and the argument's for the message. Patterns built by the library, or constructed
+        with the checks on, are proven from the start."""
+        if self.__dict__["_proven"]:
+            return
+        self._check_invariants(fn, arg + " " if arg else "")
+        self.__dict__["_proven"] = True
+
+    def _check_invariants(self, fn: str, prefix: str) -> None:
+        raise NotImplementedError
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__dict__:
@@ -154,11 +172,14 @@ class Pattern:
     def gather(self, dense: Array) -> Array:
         """The entries of a dense (m, n) array at the stored positions -> (nnz,);
         duplicates each read the same element."""
+        self.prove()
         return dense[self.rows, self.cols]
 
     def gather_sparse(self, other: Pattern, values: Array) -> Array:
         """The entries of the sparse matrix ``(other, values)`` (duplicates summed) at
         this pattern's stored positions -> (nnz,); 0 where ``other`` stores nothing."""
+        self.prove()
+        other.prove()
         xp = self.backend.xp
         kr, kc, kv, _ = self.backend.coalesce(other.rows, other.cols, values, other.shape,
                                               inverse=False)
@@ -176,6 +197,7 @@ class Pattern:
     # ---- conversions ---------------------------------------------------------------
     def to_dense(self, values: Array) -> Array:
         """The dense (m, n) matrix, duplicates summed."""
+        self.prove()
         return self.backend.to_dense(self.rows, self.cols, values, self.shape)
 
     def coalesce(self, values: Array, inverse: bool = True

@@ -35,9 +35,13 @@ def _infer_dtype(data: Any, dtype: Any):
     return None
 
 
-def _to_backend_array(fn: str, data: Any, dtype: Any, device: Optional[str]
+def _to_backend_array(fn: str, name: str, data: Any, dtype: Any, device: Optional[str]
                       ) -> Tuple[str, Array]:
-    """(device, array) for ``data`` moved to ``device`` (default: where data lives)."""
+    """(device, array) for the argument ``name`` = ``data`` moved to ``device`` (default:
+    where data lives); TypeError naming ``fn`` and ``name`` unless it is numeric."""
+    if data is None or isinstance(data, (str, bytes)):
+        raise TypeError(f"{fn}: {name} must be numeric data (a number, a nested list or "
+                        f"an array), got {type(data).__name__}")
     if isinstance(data, Tensor):
         data = to_dense(data.detach()).array
     src = device_of_array(data)
@@ -45,10 +49,11 @@ def _to_backend_array(fn: str, data: Any, dtype: Any, device: Optional[str]
     try:
         arr = get_backend(dev).asarray(data, dtype=_infer_dtype(data, dtype))
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{fn}: cannot convert data of type {type(data).__name__} to "
+        raise TypeError(f"{fn}: cannot convert {name} of type {type(data).__name__} to "
                         f"an array: {e}") from None
-    if arr.dtype == object:
-        raise TypeError(f"{fn}: data has no numeric dtype (got object array)")
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{fn}: {name} must be numeric (bool, integer, floating point or "
+                        f"complex), got dtype {arr.dtype}")
     return dev, arr
 
 
@@ -73,7 +78,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None,
     >>> t.shape, t.dtype
     ((2, 2), dtype('float32'))
     """
-    dev, arr = _to_backend_array("tensor", data, dtype, device)
+    dev, arr = _to_backend_array("tensor", "data", data, dtype, device)
     t = Tensor(get_backend(dev).asarray(arr, copy=True), dev)
     if requires_grad:
         t.requires_grad_(True)
@@ -90,7 +95,7 @@ def _shares(arr: Array, data: Any) -> bool:
 
 def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]
                   ) -> Tuple[str, Array]:
-    dev, vals = _to_backend_array(fn, values, dtype, device)
+    dev, vals = _to_backend_array(fn, "values", values, dtype, device)
     if vals.ndim != 1:
         raise ValueError(f"{fn}: values must be 1-D (nnz,) (no dense dimensions), got "
                          f"shape {tuple(vals.shape)}")
@@ -101,13 +106,20 @@ def _index_array(fn: str, name: str, idx: Any, dev: str) -> Array:
     be = get_backend(dev)
     if isinstance(idx, Tensor):
         idx = idx.array
+    if idx is None or isinstance(idx, (str, bytes)):
+        raise TypeError(f"{fn}: {name} must be an integer array, got {type(idx).__name__}")
     src = device_of_array(idx)
     if src is not None and dev == "cpu":
         raise RuntimeError(f"{fn}: {name} is on {src} but values are on cpu")
     arr = be.asarray(idx)
     if arr.size == 0 and arr.dtype.kind == "f":
         arr = arr.astype(np.int64)  # [] parses as float64
-    return validate.index_array(fn, name, arr)
+    validate.index_array(fn, name, arr)
+    if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+        # the int64 cast would wrap it to a negative index: say what was given
+        raise ValueError(f"{fn}: {name} has index {int(arr.max())}, beyond the int64 range "
+                         f"of indices (at most {np.iinfo(np.int64).max})")
+    return arr
 
 
 def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any = None,
@@ -161,7 +173,8 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     vals = xp.ascontiguousarray(vals)
     if _shares(vals, values):
         vals = vals.copy()
-    t = Tensor(vals, dev, COOPattern(idx, shape, dev, coalesced=is_coalesced))
+    t = Tensor(vals, dev, COOPattern(idx, shape, dev, coalesced=is_coalesced,
+                                     proven=check_invariants))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -211,7 +224,7 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     vals = xp.ascontiguousarray(vals)
     if _shares(vals, values):
         vals = vals.copy()
-    t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev))
+    t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev, proven=check_invariants))
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -214,6 +214,16 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
 }
 
 
+#: The inputs whose values each gradient formula reads: backward refuses them if they
+#: were changed in place after the op ran (the other formulas read patterns and shapes).
+READS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "addmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
+    "dense_addmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
+    "spspmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
+    "sampled_addmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
+    "mul": {"input": ("other",), "other": ("input",)},
+}
+
 #: The context type each op saves (checked by :func:`record`).
 CONTEXTS: Dict[str, type] = {
     "addmm": AddmmCtx, "dense_addmm": DenseAddmmCtx, "spspmm": SpspmmCtx,
@@ -246,7 +256,7 @@ def record(op: str, out: Tensor, inputs: Sequence[Tuple[str, Optional[Tensor]]],
             raise KeyError(f"record: op {op!r} has no derivative formula for input "
                            f"{name!r}")
     if is_grad_enabled() and any(t is not None and t.requires_grad for _, t in inputs):
-        out._attach(Node(op, inputs, ctx, formulas))
+        out._attach(Node(op, inputs, ctx, formulas, READS.get(op, {})))
     return out
 
 

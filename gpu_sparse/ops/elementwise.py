@@ -104,7 +104,14 @@ def mul(a: Any, b: Any) -> Tensor:
 def _truediv(self: Tensor, other: Any) -> Tensor:
     if isinstance(other, Tensor):
         raise TypeError("__truediv__: only division by a scalar is supported")
-    return mul(self, 1 / other)
+    if not isinstance(other, numbers.Number):
+        raise TypeError(f"__truediv__: the divisor must be a number, got "
+                        f"{type(other).__name__}")
+    # IEEE division by zero (inf, or nan for 0 / 0), as NumPy and PyTorch do
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = np.divide(1.0, np.complex128(other) if isinstance(other, complex)
+                            else np.float64(other)).item()
+    return mul(self, inverse)
 
 
 def conj(x: Tensor) -> Tensor:
@@ -141,6 +148,9 @@ def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
     if t.requires_grad and is_grad_enabled():
         raise RuntimeError(f"{fn}: a tensor that requires grad is used in an in-place "
                            "operation; wrap the update in gpu_sparse.no_grad()")
+    if t.version_counter.read_only:
+        raise RuntimeError(f"{fn}: this tensor views the index array of a sparse pattern, "
+                           "and patterns are immutable; build a new tensor instead")
     arr = t.array
     val: Any = other
     if isinstance(other, Tensor):
@@ -158,6 +168,7 @@ def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
         arr *= val
     else:
         arr[...] = val
+    t.version_counter.bump()  # backward refuses saved inputs changed after their op ran
     return t
 
 

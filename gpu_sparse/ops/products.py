@@ -113,6 +113,7 @@ def sparse_addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     >>> a.grad.values().numpy().tolist()
     [6.0, 6.0]
     """
+    validate.tensor_arg("addmm", "mat", mat)  # required, as in PyTorch
     return _addmm("addmm", mat, mat1, mat2, beta, alpha, sparse_only=True)
 
 
@@ -131,6 +132,7 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     >>> out.numpy().tolist()
     [[7.0, 7.0], [7.0, 7.0]]
     """
+    validate.tensor_arg("addmm", "mat", mat)
     return _addmm("addmm", mat, mat1, mat2, beta, alpha, sparse_only=False)
 
 

@@ -36,7 +36,8 @@ def values(s: Tensor) -> Tensor:
     [1.0, 2.0]
     """
     sparse_pattern(s, "values")
-    return record("values", Tensor(s.array, s.device), [("input", s)], ValuesCtx(s))
+    view = Tensor(s.array, s.device, version=s.version_counter)  # in-place: one storage
+    return record("values", view, [("input", s)], ValuesCtx(s))
 
 
 def coalesce(s: Tensor) -> Tensor:
@@ -54,6 +55,7 @@ def coalesce(s: Tensor) -> Tensor:
     pattern = sparse_pattern(s, "coalesce", Layout.sparse_coo)
     if pattern.coalesced:
         return s
+    pattern.prove("coalesce", "input")
     out_pattern, vals, inverse = pattern.coalesce(s.array, inverse=_tracks(s))
     return record("coalesce", Tensor(vals, s.device, out_pattern), [("input", s)],
                   CoalesceCtx(s, inverse))
@@ -70,6 +72,7 @@ def to_dense(s: Tensor) -> Tensor:
     """
     if s.pattern is None:
         return s
+    s.pattern.prove("to_dense", "input")
     out = Tensor(s.pattern.to_dense(s.array), s.device)
     return record("to_dense", out, [("input", s)], ToDenseCtx(s))
 
@@ -101,6 +104,7 @@ def to_sparse_coo(t: Tensor) -> Tensor:
         shape = (t.shape[0], t.shape[1])
         pattern = COOPattern(xp.stack([rows, cols]), shape, t.device, coalesced=True)
     else:
+        t.pattern.prove("to_sparse", "input")
         rows, cols = t.pattern.rows.astype(np.int64), t.pattern.cols
         keys = rows * t.shape[1] + cols
         sorted_unique = keys.shape[0] < 2 or bool((keys[1:] > keys[:-1]).all())
@@ -131,6 +135,7 @@ def to_sparse_csr(t: Tensor) -> Tensor:
         coo: Pattern = COOPattern(t.backend.xp.stack([rows, cols]), shape, t.device,
                                   coalesced=True)
     else:
+        t.pattern.prove("to_sparse_csr", "input")
         coo, vals, inverse = t.pattern.coalesce(t.array, inverse=_tracks(t))
     out = Tensor(vals, t.device, from_row_sorted_coo(coo))
     return record("to_sparse_csr", out, [("input", t)],
@@ -170,7 +175,9 @@ def to_scipy(t: Tensor) -> Any:
     >>> gs.sparse_coo_tensor([[0], [1]], [1.0], (1, 2)).to_scipy().toarray().tolist()
     [[0.0, 1.0]]
     """
-    return sparse_pattern(t, "to_scipy").to_scipy(t.array)
+    pattern = sparse_pattern(t, "to_scipy")
+    pattern.prove("to_scipy", "input")
+    return pattern.to_scipy(t.array)
 
 
 Tensor.values = values
