@@ -108,9 +108,10 @@ def _truediv(self: Tensor, other: Any) -> Tensor:
         raise TypeError(f"__truediv__: the divisor must be a number, got "
                         f"{type(other).__name__}")
     # IEEE division by zero (inf, or nan for 0 / 0), as NumPy and PyTorch do
+    divisor: Any = other
     with np.errstate(divide="ignore", invalid="ignore"):
-        inverse = np.divide(1.0, np.complex128(other) if isinstance(other, complex)
-                            else np.float64(other)).item()
+        inverse = np.divide(1.0, np.complex128(divisor) if isinstance(divisor, complex)
+                            else np.float64(divisor)).item()
     return mul(self, inverse)
 
 
