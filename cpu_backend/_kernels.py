@@ -286,3 +286,60 @@ def scatter_add_2d(rows, cols, values, out):
     """out[rows[k], cols[k]] += values[k] in input order."""
     for k in range(rows.shape[0]):
         out[rows[k], cols[k]] += values[k]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def spgemm_row_counts(bounds, a_crow, a_col, b_crow, b_col, n_cols, counts):
+    """counts[i] = number of distinct columns j reached from row i of A through B.
+
+    I bounds[t+1]      row chunks of A
+    I a_crow[m+1], a_col[nnz_a]; b_crow[n+1], b_col[nnz_b]   the CSR patterns
+    int64 counts[m]    output
+
+    Structural: (i, j) counts when some stored a[i, k] meets a stored b[k, j], whatever
+    the values (Gustavson's row-by-row product with a marker array per chunk).
+    """
+    for t in prange(bounds.shape[0] - 1):
+        mark = np.full(n_cols, -1, np.int64)
+        for i in range(bounds[t], bounds[t + 1]):
+            c = 0
+            for ka in range(a_crow[i], a_crow[i + 1]):
+                k = a_col[ka]
+                for kb in range(b_crow[k], b_crow[k + 1]):
+                    j = b_col[kb]
+                    if mark[j] != i:
+                        mark[j] = i
+                        c += 1
+            counts[i] = c
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def spgemm_fill(bounds, a_crow, a_col, a_val, b_crow, b_col, b_val, n_cols, out_ptr,
+                out_col, out_val):
+    """The product's entries: row i's columns sorted, each value summed over k in the
+    order of A's row entries, then B's (fixed, so deterministic).
+
+    int64 out_ptr[m+1] from the counts; out_col[nnz_c] int64, out_val[nnz_c] outputs.
+    """
+    for t in prange(bounds.shape[0] - 1):
+        pos = np.full(n_cols, -1, np.int64)  # where column j sits in the current row
+        for i in range(bounds[t], bounds[t + 1]):
+            start = out_ptr[i]
+            n = 0
+            for ka in range(a_crow[i], a_crow[i + 1]):
+                k = a_col[ka]
+                av = a_val[ka]
+                for kb in range(b_crow[k], b_crow[k + 1]):
+                    j = b_col[kb]
+                    p = pos[j]
+                    if p < start:  # first time in this row (earlier rows lie below)
+                        pos[j] = start + n
+                        out_col[start + n] = j
+                        out_val[start + n] = av * b_val[kb]
+                        n += 1
+                    else:
+                        out_val[p] += av * b_val[kb]
+            if n > 1:
+                order = np.argsort(out_col[start:start + n])
+                out_col[start:start + n] = out_col[start:start + n][order]
+                out_val[start:start + n] = out_val[start:start + n][order]

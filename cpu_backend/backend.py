@@ -204,12 +204,26 @@ class CPUBackend:
         return out
 
     def spgemm(self, a, a_shape, b, b_shape):
-        sa = sp.csr_matrix((a[2], a[1], a[0]), shape=a_shape)
-        sb = sp.csr_matrix((b[2], b[1], b[0]), shape=b_shape)
-        prod = (sa @ sb).tocsr()
-        prod.sum_duplicates()  # sorts column indices; the product has no repeats
-        rows = np.repeat(np.arange(prod.shape[0], dtype=np.int64), np.diff(prod.indptr))
-        return rows, prod.indices.astype(np.int64), prod.data.astype(a[2].dtype, copy=False)
+        # Our own Gustavson product: SciPy's drops entries whose value is exactly 0, so
+        # its pattern (and the gradient through those entries) would depend on values.
+        a_crow, a_col, a_val = a
+        b_crow, b_col, b_val = b
+        m, n = a_shape[0], b_shape[1]
+        dt = np.result_type(a_val.dtype, b_val.dtype)
+        counts = np.empty(m, np.int64)
+        if m == 0:
+            empty = np.empty(0, np.int64)
+            return empty, empty.copy(), np.empty(0, dt)
+        bounds = self._row_bounds(a_crow)
+        kernels.spgemm_row_counts(bounds, a_crow, a_col, b_crow, b_col, n, counts)
+        ptr = np.zeros(m + 1, np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        out_col = np.empty(ptr[-1], np.int64)
+        out_val = np.empty(ptr[-1], dt)
+        kernels.spgemm_fill(bounds, a_crow, a_col, a_val.astype(dt, copy=False), b_crow,
+                            b_col, b_val.astype(dt, copy=False), n, ptr, out_col, out_val)
+        rows = np.repeat(np.arange(m, dtype=np.int64), counts)
+        return rows, out_col, out_val
 
 
 BACKEND = CPUBackend()

@@ -268,10 +268,11 @@ class Tensor:
         return sparse_pattern(self, "nnz").nnz
 
     # ---- host views ------------------------------------------------------------------
-    def _dense_array(self) -> Array:
+    def _dense_array(self, fn: str) -> Array:
         """The dense matrix as an array (sparse: duplicates summed); no graph."""
         if self._pattern is None:
             return self._array
+        self._pattern.prove(fn, "self")
         return self._pattern.to_dense(self._array)
 
     def numpy(self) -> np.ndarray:
@@ -286,14 +287,15 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The dense contents as nested Python lists (sparse: duplicates summed)."""
-        return np.asarray(self.backend.to_numpy(self._dense_array())).tolist()
+        return np.asarray(self.backend.to_numpy(self._dense_array("tolist"))).tolist()
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise RuntimeError(f"item: expected a tensor with one element, got shape "
                                f"{self.shape}")
-        return np.asarray(self.backend.to_numpy(self._dense_array())).reshape(-1)[0].item()
+        dense = self._dense_array("item")
+        return np.asarray(self.backend.to_numpy(dense)).reshape(-1)[0].item()
 
     def cpu(self) -> Tensor:
         """This tensor on the CPU (``to("cpu")``). Differentiable."""

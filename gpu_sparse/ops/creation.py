@@ -10,6 +10,7 @@ from ..backend import Array, canonical_device, device_of_array, get_backend
 from ..core import validate
 from ..core.tensor import Tensor
 from ..formats import COOPattern, CSRPattern, coo, csr
+from .derivatives import ConstructorCtx, record
 from .structure import to_dense
 
 _rng = np.random.default_rng()
@@ -86,11 +87,23 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None,
 
 
 def _shares(arr: Array, data: Any) -> bool:
-    """Whether ``arr`` may share memory with the caller's ``data``."""
-    if arr is data:
+    """Whether ``arr`` may share memory with the caller's ``data`` (then the constructor
+    copies it: a constructed tensor never changes when its inputs do)."""
+    if arr is data or isinstance(data, Tensor):
         return True
     base = getattr(arr, "base", None)
     return base is not None
+
+
+def _track_values(fn: str, t: Tensor, values: Any, requires_grad: bool) -> Tensor:
+    """Record the constructor in the graph when ``values`` is a tensor that requires grad
+    (the constructed tensor is then a result, not a leaf), else honour
+    ``requires_grad``."""
+    if isinstance(values, Tensor):
+        record(fn, t, [("values", values)], ConstructorCtx(values))
+    if requires_grad and t.grad_fn is None:
+        t.requires_grad_(True)
+    return t
 
 
 def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]
@@ -175,9 +188,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
         vals = vals.copy()
     t = Tensor(vals, dev, COOPattern(idx, shape, dev, coalesced=is_coalesced,
                                      proven=check_invariants))
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _track_values(fn, t, values, requires_grad)
 
 
 def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: Any = None,
@@ -225,9 +236,7 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     if _shares(vals, values):
         vals = vals.copy()
     t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev, proven=check_invariants))
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _track_values(fn, t, values, requires_grad)
 
 
 def from_scipy(m: Any, *, requires_grad: bool = False) -> Tensor:

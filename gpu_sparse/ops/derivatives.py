@@ -133,6 +133,12 @@ class ToSparseCtx:
 
 
 @dataclasses.dataclass(frozen=True)
+class ConstructorCtx:
+    """``out = sparse tensor(indices, values)``: the values tensor it copied."""
+    values: Tensor
+
+
+@dataclasses.dataclass(frozen=True)
 class ToSparseCooCtx(ToSparseCtx):
     """``out = input as COO``."""
 
@@ -211,6 +217,13 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     "to_device": {
         "input": lambda c, G: on(c.input, moved(G.array, G.device, c.input.device)),
     },
+    # out = a sparse tensor holding a copy of values (nnz,) in its own entry order
+    "sparse_coo_tensor": {
+        "values": lambda c, G: like_values(c.values, G),
+    },
+    "sparse_csr_tensor": {
+        "values": lambda c, G: like_values(c.values, G),
+    },
 }
 
 
@@ -231,6 +244,7 @@ CONTEXTS: Dict[str, type] = {
     "conj": ConjCtx, "sum": SumCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
     "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
     "to_sparse_csr": ToSparseCsrCtx, "to_device": ToDeviceCtx,
+    "sparse_coo_tensor": ConstructorCtx, "sparse_csr_tensor": ConstructorCtx,
 }
 
 
@@ -359,6 +373,13 @@ def SpGEMM(a: CSRMatrix, b: CSRMatrix) -> Tensor:
     """Sparse @ sparse as a coalesced COO tensor."""
     pattern, vals = spgemm(a, b)
     return Tensor(vals, a.device, pattern)
+
+
+def like_values(values: Tensor, g: Tensor) -> Tensor:
+    """The array of ``g`` as the gradient of the dense tensor ``values``: on its device,
+    in its dtype (a constructor may have moved and cast the values)."""
+    arr = moved(g.array, g.device, values.device)
+    return Tensor(arr.astype(values.dtype, copy=False), values.device)
 
 
 def moved(arr: Array, src: str, dst: str) -> Array:
