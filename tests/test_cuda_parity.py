@@ -113,3 +113,26 @@ def test_device_moves_and_dlpack(rng):
         tt = torch.from_dlpack(t)
         assert tt.data_ptr() == x.data.ptr
         assert gs.from_dlpack(tt).array.data.ptr == x.data.ptr
+
+
+def test_spspmm_structural_pattern_is_the_same_on_both_backends(rng):
+    """Cancellations and stored zeros keep their entries on CPU and GPU alike."""
+    m, k, n, nnz = 300, 200, 250, 3000
+    ia, va = random_coo(rng, m, k, nnz, np.float64)
+    ib, vb = random_coo(rng, k, n, nnz, np.float64)
+    va[::7] = 0.0  # stored zeros
+    vb = np.round(vb)  # integer values: many exact cancellations
+    out = {}
+    for device in ("cpu", "cuda"):
+        a = gs.sparse_coo_tensor(ia, va, (m, k), device=device, requires_grad=True)
+        b = gs.sparse_coo_tensor(ib, vb, (k, n), device=device, requires_grad=True)
+        c = gs.sparse.mm(a, b)
+        c.values().sum().backward()
+        out[device] = (host(c.indices()), host(c), host(a.grad), host(b.grad))
+    for x, y in zip(out["cuda"], out["cpu"]):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+    ones_a = np.zeros((m, k))
+    ones_a[ia[0], ia[1]] = 1
+    ones_b = np.zeros((k, n))
+    ones_b[ib[0], ib[1]] = 1
+    assert out["cpu"][0].shape[1] == int(((ones_a @ ones_b) > 0).sum())

@@ -292,6 +292,23 @@ def test_scalars_that_overflow_the_dtype_raise(device, rng, dtype):
     assert np.isfinite(host(wide)).all()
 
 
+def test_huge_python_ints_and_elementwise_scalars(device, rng):
+    a, _, _ = make_sparse(rng, "coo", 4, 3, 5, np.float32, device)
+    b = gs.tensor(randn(rng, (3, 2), np.float32), device=device)
+    with pytest.raises(ValueError, match="addmm: alpha = 1000.* too large"):
+        gs.sparse.addmm(gs.zeros(4, 2, device=device), a, b, alpha=10**400)
+    with warnings.catch_warnings():  # elementwise: IEEE overflow to inf, as in PyTorch
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isinf(host(b * 1e39)).all()
+
+
+def test_an_unchecked_claim_of_coalesced_order_is_proven(device):
+    a = gs.sparse_coo_tensor([[1, 0, 0], [0, 1, 1]], np.ones(3), (2, 2), device=device,
+                             is_coalesced=True, check_invariants=False)
+    with pytest.raises(ValueError, match="is_coalesced=True but .*indices are not sorted"):
+        gs.sparse.mm(a, gs.zeros(2, 2, dtype=np.float64, device=device))
+
+
 def test_mat_is_required(device, rng):
     a, _, _ = make_sparse(rng, "coo", 4, 3, 5, np.float64, device)
     b = gs.tensor(randn(rng, (3, 2), np.float64), device=device)

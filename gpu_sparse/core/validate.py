@@ -14,6 +14,11 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ..backend import get_backend
+
+try:  # bfloat16's limits (NumPy's finfo does not know the type)
+    import ml_dtypes
+except ImportError:  # no bfloat16 anywhere then
+    ml_dtypes = None
 from ..formats import Layout
 from .tensor import Tensor, is_inexact
 
@@ -74,23 +79,30 @@ def scalar(fn: str, name: str, s: Any, dtype: np.dtype):
         raise TypeError(f"{fn}: {name} is complex ({s}) but the tensors are {dtype}; "
                         f"complex scalars need complex tensors")
     number: Any = s
-    value = complex(number) if is_complex else float(number)
-    _fits(fn, name, value, dtype)
-    return value
-
-
-def _fits(fn: str, name: str, value: Any, dtype: np.dtype) -> None:
-    """ValueError when a finite scalar would overflow to inf in ``dtype`` (explicit
-    inf/nan stay allowed, as in PyTorch)."""
     try:
-        largest = float(np.finfo(dtype).max)
-    except (TypeError, ValueError):  # a dtype NumPy has no finfo for (bfloat16 ...)
-        return
+        return complex(number) if is_complex else float(number)
+    except OverflowError:  # a Python int beyond any float
+        raise ValueError(f"{fn}: {name} = {s} is too large for a floating point number"
+                         ) from None
+
+
+def scale_factor(fn: str, name: str, s: Any, dtype: np.dtype) -> Any:
+    """An ``alpha``/``beta``: :func:`scalar`, and ValueError when a finite value would
+    overflow to inf in ``dtype`` (finite results would turn into inf and exact zeros into
+    NaN; PyTorch raises too). Explicit inf/nan stay allowed."""
+    value = scalar(fn, name, s, dtype)
+    try:
+        info = (ml_dtypes.finfo(dtype) if ml_dtypes is not None and dtype.name == "bfloat16"
+                else np.finfo(dtype))
+        largest = float(info.max)
+    except (TypeError, ValueError):  # a dtype without finfo: nothing to check against
+        return value
     parts = (value.real, value.imag) if isinstance(value, complex) else (value,)
     if any(np.isfinite(x) and abs(x) > largest for x in parts):
         raise ValueError(f"{fn}: {name} = {value!r} does not fit the tensors' dtype "
                          f"{dtype} (largest finite value {largest:.6g}); it would become "
                          f"inf")
+    return value
 
 
 def dense_2d(fn: str, name: str, t: Tensor) -> None:

@@ -27,7 +27,9 @@ class COOPattern(Pattern):
         self.indices = indices
 
     def _check_invariants(self, fn: str, prefix: str) -> None:
-        check_invariants(fn, self.indices, self.shape, arg=prefix)
+        # an unchecked claim of coalesced order is proven too: coalesce() trusts it
+        check_invariants(fn, self.indices, self.shape, is_coalesced=self.coalesced,
+                         arg=prefix)
 
     @property
     def rows(self) -> Array:
@@ -132,5 +134,5 @@ def check_invariants(fn: str, indices: Array, shape: Tuple[int, int],
     if is_coalesced and nnz > 1:
         keys = indices[0] * np.int64(shape[1]) + indices[1]
         if not bool((keys[1:] > keys[:-1]).all()):
-            raise ValueError(f"{fn}: is_coalesced=True but indices are not sorted "
+            raise ValueError(f"{fn}: is_coalesced=True but {arg}indices are not sorted "
                              f"row-major without duplicates")

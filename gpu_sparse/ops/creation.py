@@ -142,19 +142,30 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
 
     Duplicates are allowed (the tensor is then uncoalesced; products sum them). ``size``
     is inferred from the largest index + 1 when omitted. The tensor keeps its own copy of
-    the arrays, in the given order.
+    the arrays (gpu_sparse Tensors included), in the given order.
 
     Parameters
     ----------
     indices : array-like of int, shape (2, nnz)
     values : array-like, shape (nnz,)
+        A Tensor that requires grad keeps the graph: the result is not a leaf, and the
+        gradient of ``values`` is the sparse gradient's values in this entry order.
     size : (m, n), optional
     dtype, device, requires_grad : as for :func:`tensor`
     check_invariants : bool
-        Check index ranges (O(nnz)); False skips the check for trusted input.
+        Check index ranges and the claimed order (O(nnz)). False skips them here for
+        trusted input; the pattern then proves its bounds once, at its first use by an
+        op (ValueError naming the op), so bad indices never reach a kernel.
     is_coalesced : bool
-        Declare the indices sorted row-major without duplicates (checked when
-        ``check_invariants``).
+        Declare the indices sorted row-major without duplicates (checked as above).
+
+    Raises
+    ------
+    TypeError for non-numeric values or non-integer indices; ValueError for shapes,
+    lengths and (when checked) indices that do not fit ``size``; RuntimeError for arrays
+    on different devices.
+
+    Gradients: ``values`` (when a Tensor that requires grad); indices never.
 
     Examples
     --------
@@ -198,6 +209,9 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
 
     Columns inside a row may be unsorted; repeated (row, column) entries are summed by
     the products, as in SciPy. ``size`` defaults to ``(len(crow) - 1, max(col) + 1)``.
+    Copies, gradients and checks as for :func:`sparse_coo_tensor`: the O(1) structure
+    (lengths, ``crow[0] == 0``, ``crow[-1] == nnz``) is always checked, the O(nnz) scans
+    (``crow`` non-decreasing, columns in range) unless ``check_invariants=False``.
 
     Examples
     --------

@@ -40,8 +40,8 @@ def _addmm_checks(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, be
         if t is not None:
             validate.value_dtype(fn, name, t)
     dt = validate.same_dtype(fn, mat=mat, mat1=mat1, mat2=mat2)
-    beta = validate.scalar(fn, "beta", beta, dt)
-    alpha = validate.scalar(fn, "alpha", alpha, dt)
+    beta = validate.scale_factor(fn, "beta", beta, dt)
+    alpha = validate.scale_factor(fn, "alpha", alpha, dt)
     return out_shape, beta, alpha
 
 
@@ -141,8 +141,10 @@ def sparse_mm(mat1: Tensor, mat2: Tensor) -> Tensor:
 
     * sparse (COO or CSR) @ dense -> dense, gradients as :func:`sparse.addmm` with
       ``beta = 0, alpha = 1``;
-    * sparse COO @ sparse COO -> sparse COO (coalesced); each input's gradient is masked
-      to its own pattern, with its own indices.
+    * sparse COO @ sparse COO -> sparse COO (coalesced) with the structural pattern:
+      every (i, j) reached by a pair of stored entries, whatever the values (entries that
+      cancel to 0 stay, as in PyTorch); each input's gradient is masked to its own
+      pattern, with its own indices.
 
     Examples
     --------
@@ -226,8 +228,8 @@ def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     for name, t in (("input", input), ("mat1", mat1), ("mat2", mat2)):
         validate.value_dtype(fn, name, t)
     dt = validate.same_dtype(fn, input=input, mat1=mat1, mat2=mat2)
-    beta = validate.scalar(fn, "beta", beta, dt)
-    alpha = validate.scalar(fn, "alpha", alpha, dt)
+    beta = validate.scale_factor(fn, "beta", beta, dt)
+    alpha = validate.scale_factor(fn, "alpha", alpha, dt)
     assert input.pattern is not None
     xp = input.backend.xp
     c = input.array if beta != 0 else None
