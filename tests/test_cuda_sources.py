@@ -149,3 +149,31 @@ def test_launch_bfloat16():
     bf16 = np.dtype(ml_dtypes.bfloat16)
     assert launch.value_type_name(bf16) == "__nv_bfloat16" and launch.is_half(bf16)
     assert launch.acc_dtype(bf16) == np.float32 and launch.vec_width(bf16, 16, True) == 8
+
+
+def test_kernel_source_inlines_the_project_headers(tmp_path):
+    """CuPy's cache key hashes the source string only: the header must be in it."""
+    for name in launch.SOURCES.values():
+        text = launch.kernel_source(name)
+        assert '#include "' not in text and "GS_WARP_SIZE" in text, name
+    for p in KERNELS.iterdir():  # a private copy whose header we edit
+        (tmp_path / p.name).write_text(p.read_text())
+    before = launch.kernel_source("sddmm.cu", tmp_path)
+    header = tmp_path / "common.cuh"
+    header.write_text(header.read_text() + "\n// a release that changed only the header\n")
+    after = launch.kernel_source("sddmm.cu", tmp_path)
+    assert before != after and after.count("a release that changed only the header") == 1
+
+
+@needs_nvcc
+def test_inlined_source_compiles_without_include_path(tmp_path):
+    src = tmp_path / "sddmm_inlined.cu"
+    src.write_text(launch.kernel_source("sddmm.cu"))
+    kernels = [k for k in launch.instantiations(False) if k.source == "sddmm.cu"][:2]
+    unit = _wrapper(src, kernels, tmp_path)
+    out = tmp_path / "out.ptx"
+    cmd = ["nvcc", "-std=c++17", "-arch=sm_90", "--ptx", *launch.compile_options(False),
+           "-o", str(out), str(unit)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert len(re.findall(r"\.entry ", out.read_text())) == len(kernels)

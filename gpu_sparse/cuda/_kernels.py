@@ -11,24 +11,22 @@ across processes.
 from __future__ import annotations
 
 import functools
-import pathlib
 
 import cupy
 
 from . import launch
 
-KERNEL_DIR = pathlib.Path(__file__).resolve().parent / "kernels"
-
 
 @functools.cache
 def _source(filename: str) -> str:
-    return (KERNEL_DIR / filename).read_text()
+    # headers inlined, so that CuPy's disk cache key covers them (launch.kernel_source)
+    return launch.kernel_source(filename)
 
 
 @cupy.memoize(for_each_device=True)
 def _module(kernel: launch.Kernel) -> cupy.RawModule:
-    options = (f"-I{KERNEL_DIR}",) + launch.compile_options(kernel.half)
-    return cupy.RawModule(code=_source(kernel.source), options=options,
+    return cupy.RawModule(code=_source(kernel.source),
+                          options=launch.compile_options(kernel.half),
                           name_expressions=(kernel.expression,))
 
 

@@ -19,9 +19,14 @@ All grids are one-dimensional with :data:`THREADS_PER_BLOCK` threads per block:
 
 from __future__ import annotations
 
+import pathlib
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
+
+#: Where the ``.cu`` sources and the project's own headers live.
+KERNEL_DIR = pathlib.Path(__file__).resolve().parent / "kernels"
 
 #: Threads per block of every launch (a whole number of warps).
 THREADS_PER_BLOCK = 256
@@ -206,6 +211,33 @@ def segment_blocks(n_seg: int) -> int:
 
 
 # ---- compilation --------------------------------------------------------------------
+def kernel_source(filename: str, kernel_dir: pathlib.Path = KERNEL_DIR) -> str:
+    """The text NVRTC compiles for ``kernels/filename``: the ``.cu`` file with the
+    project's own headers (``#include "x.cuh"``) inlined, each once.
+
+    CuPy's on-disk cache key hashes the source string and CuPy's own headers, not headers
+    found through ``-I`` (``cupy/cuda/compiler.py``): with an include, an edited
+    ``common.cuh`` (or a release that changed only it) would keep loading stale cubins.
+    Inlined, the header's text is part of the key. System headers (``<cuda_fp16.h>``)
+    stay includes.
+    """
+    seen: set[str] = set()
+
+    def expand(name: str) -> str:
+        text = (kernel_dir / name).read_text()
+
+        def include(match: re.Match[str]) -> str:
+            header = match.group(1)
+            if header in seen:
+                return f"// {header}: inlined above"
+            seen.add(header)
+            return f"// ---- {header} (inlined) ----\n{expand(header)}// ---- end {header}"
+
+        return re.sub(r'^#include "([^"]+)"[ \t]*$', include, text, flags=re.MULTILINE)
+
+    return expand(filename)
+
+
 def compile_options(half: bool) -> tuple[str, ...]:
     """The ``-D`` options every kernel source needs (NVRTC and nvcc alike).
 
