@@ -6,7 +6,7 @@ nothing from ``gpu_sparse``)."""
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, Optional
 
 import numba
 import numpy as np
@@ -19,14 +19,18 @@ _INT32_MAX = np.iinfo(np.int32).max
 _CHUNKS_PER_THREAD = 16
 
 
-def _chunk_bounds(cost_ptr: np.ndarray, n_items: int) -> np.ndarray:
-    """Split items 0..n_items into chunks of about equal cost.
+def _chunk_bounds(cost_ptr: np.ndarray, n_items: int,
+                  n_chunks: Optional[int] = None) -> np.ndarray:
+    """Split items 0..n_items into chunks of about equal cost (``n_chunks`` of them at
+    most; default: enough to balance the threads).
 
     ``cost_ptr`` (n_items + 1,) is the cumulative cost of the items (a CSR row pointer plus
     one per row, say). Returns int64 bounds (n_chunks + 1,) with bounds[0] = 0 and
     bounds[-1] = n_items.
     """
-    n_chunks = max(1, min(n_items, numba.get_num_threads() * _CHUNKS_PER_THREAD))
+    if n_chunks is None:
+        n_chunks = numba.get_num_threads() * _CHUNKS_PER_THREAD
+    n_chunks = max(1, min(n_items, n_chunks))
     targets = np.linspace(0, cost_ptr[-1], n_chunks + 1)
     bounds = np.searchsorted(cost_ptr, targets, side="left").astype(np.int64)
     bounds[0] = 0
@@ -214,7 +218,14 @@ class CPUBackend:
         if m == 0:
             empty = np.empty(0, np.int64)
             return empty, empty.copy(), np.empty(0, dt)
-        bounds = self._row_bounds(a_crow)
+        # chunks of rows with about equal multiply-adds; every chunk clears an n-long
+        # marker, so no more chunks than the work pays for (at least one per thread)
+        flops = np.zeros(a_col.shape[0] + 1, np.int64)
+        np.cumsum(np.diff(b_crow)[a_col], out=flops[1:])
+        cost = flops[a_crow] + np.arange(m + 1, dtype=np.int64)
+        threads = numba.get_num_threads()
+        n_chunks = int(min(threads * _CHUNKS_PER_THREAD, max(threads, cost[-1] // max(n, 1))))
+        bounds = _chunk_bounds(cost, m, n_chunks)
         kernels.spgemm_row_counts(bounds, a_crow, a_col, b_crow, b_col, n, counts)
         ptr = np.zeros(m + 1, np.int64)
         np.cumsum(counts, out=ptr[1:])

@@ -360,3 +360,99 @@ def test_grad_of_a_non_leaf_warns(device):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert x.grad is not None  # leaves do not warn
+
+
+# ---- more of the same classes ----------------------------------------------------------
+
+
+def test_constructors_copy_whatever_array_like_they_get(device):
+    class Wrapper:  # __array__ hands out its own buffer (no .base to give it away)
+        def __init__(self, a):
+            self.a = a
+
+        def __array__(self, dtype=None, copy=None):
+            return self.a
+
+    idx = np.array([[0, 1], [1, 0]])
+    buf = np.array([1.0, 2.0])
+    t = gs.sparse_coo_tensor(Wrapper(idx), Wrapper(buf), (2, 2), device=device,
+                             dtype=np.float64)
+    idx[1, 1] = 10**12  # would be out of bounds if shared
+    buf[:] = 9.0
+    np.testing.assert_array_equal(host(t), [1.0, 2.0])
+    out = gs.sparse.mm(t, gs.tensor(np.eye(2), device=device))
+    np.testing.assert_array_equal(host(out), [[0.0, 1.0], [2.0, 0.0]])
+
+
+def test_moving_an_unchecked_pattern_keeps_it_unproven(device):
+    bad = gs.sparse_coo_tensor([[0, 1], [1, 10**9]], np.ones(2), (2, 2), device=device,
+                               check_invariants=False)
+    moved = bad.pattern.moved(device, lambda a: a.copy())
+    with pytest.raises(ValueError, match="column index 1000000000 out of range"):
+        moved.prove("mm", "mat1")
+
+
+def test_index_arguments_must_be_dense(device):
+    s = gs.sparse_coo_tensor([[0, 0, 0], [0, 1, 2]], np.array([0, 1, 1]), (1, 3),
+                             device=device)
+    with pytest.raises(TypeError, match="sparse_csr_tensor: crow_indices must be a dense"):
+        gs.sparse_csr_tensor(s, [0], np.array([1.0]), (2, 1), device=device)
+
+
+def test_integer_tensors_promote_like_pytorch(device):
+    t = gs.tensor(np.array([1, 2, 3]), device=device)
+    assert (t / 2).dtype == np.float32 and host(t / 2).tolist() == [0.5, 1.0, 1.5]
+    assert (t * 0.5).dtype == np.float32 and host(t * 0.5).tolist() == [0.5, 1.0, 1.5]
+    assert (t * 2).dtype == t.dtype and host(t * 2).tolist() == [2, 4, 6]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert host(t / 0).tolist() == [np.inf] * 3
+
+
+def test_true_division_even_by_subnormals(device):
+    t = gs.tensor(np.array([0.0, 1e-300, 3.0]), device=device)
+    with np.errstate(over="ignore"):
+        expect = np.array([0.0, 1e-300, 3.0]) / 1e-310
+    np.testing.assert_array_equal(host(t / 1e-310), expect)
+    np.testing.assert_array_equal(host(t / 3.0), np.array([0.0, 1e-300, 3.0]) / 3.0)
+
+
+def test_scale_factors_of_other_number_types(device, rng):
+    import decimal
+    a, _, _ = make_sparse(rng, "coo", 2, 2, 3, np.float64, device)
+    b = gs.tensor(randn(rng, (2, 2), np.float64), device=device)
+    c = gs.zeros(2, 2, dtype=np.float64, device=device)
+    for big in (np.longdouble("1e400"), decimal.Decimal("1e400")):
+        if np.isfinite(np.longdouble("1e400")) or isinstance(big, decimal.Decimal):
+            with pytest.raises(ValueError, match="addmm: alpha = .* too large"):
+                gs.sparse.addmm(c, a, b, alpha=big)
+    ref = host(gs.sparse.addmm(c, a, b, alpha=1.0))
+    np.testing.assert_array_equal(host(gs.sparse.addmm(c, a, b, alpha=np.bool_(True))), ref)
+    np.testing.assert_array_equal(host(gs.sparse.addmm(c, a, b, alpha=np.array(1.0))), ref)
+
+
+def test_non_numeric_or_lossy_inputs_elsewhere(device):
+    with pytest.raises(TypeError, match="from_dlpack: obj must hold numbers"):
+        gs.from_dlpack(np.array(["a", "b"]))
+    with pytest.raises(TypeError, match="tensor: data is complex .* real"):
+        gs.tensor(np.array([1 + 2j]), dtype=np.float64, device=device)
+    with pytest.raises(TypeError, match="sparse_coo_tensor: size must hold integers"):
+        gs.sparse_coo_tensor([[0], [0]], [1.0], ("2", "3"), device=device)
+    with pytest.raises(TypeError, match="zeros: size must be integers"):
+        gs.zeros(2.5, 2, device=device)
+    t = gs.zeros(2, device=device)
+    with pytest.raises(TypeError, match="copy_: other must be a Tensor or a number, got "
+                                        "NoneType"):
+        t.copy_(None)
+    with pytest.raises(TypeError, match="add_: other must be a Tensor or a number, got str"):
+        t.add_("a")
+    with pytest.raises(ValueError, match="add_: cannot apply other"):
+        t.add_(gs.zeros(3, device=device))
+    assert host(t).tolist() == [0.0, 0.0]
+
+
+def test_coalesce_proves_an_unchecked_claim(device):
+    a = gs.sparse_coo_tensor([[1, 0], [0, 1]], np.ones(2), (2, 2), device=device,
+                             is_coalesced=True, check_invariants=False)
+    with pytest.raises(ValueError, match="coalesce: is_coalesced=True but input indices"):
+        a.coalesce()

@@ -72,6 +72,8 @@ def scalar(fn: str, name: str, s: Any, dtype: np.dtype):
         s = s.item()
     if isinstance(s, np.ndarray) and s.ndim == 0:
         s = s[()]
+    if isinstance(s, np.bool_):
+        s = bool(s)
     if not isinstance(s, numbers.Number):
         raise TypeError(f"{fn}: {name} must be a number, got {type(s).__name__}")
     is_complex = isinstance(s, (complex, np.complexfloating))
@@ -80,10 +82,16 @@ def scalar(fn: str, name: str, s: Any, dtype: np.dtype):
                         f"complex scalars need complex tensors")
     number: Any = s
     try:
-        return complex(number) if is_complex else float(number)
+        value = complex(number) if is_complex else float(number)
     except OverflowError:  # a Python int beyond any float
         raise ValueError(f"{fn}: {name} = {s} is too large for a floating point number"
                          ) from None
+    parts = (value.real, value.imag) if is_complex else (value,)
+    said = str(s).lower()
+    if any(not np.isfinite(x) for x in parts) and "inf" not in said and "nan" not in said:
+        # a long double or Decimal that only overflows on the way to a Python float
+        raise ValueError(f"{fn}: {name} = {s} is too large for a floating point number")
+    return value
 
 
 def scale_factor(fn: str, name: str, s: Any, dtype: np.dtype) -> Any:
@@ -142,13 +150,13 @@ def inner_dims(fn: str, a_name: str, a: Tensor, b_name: str, b: Tensor) -> None:
 
 # ---- sizes and sparse invariants -------------------------------------------------------
 def size_arg(fn: str, size: Any) -> Tuple[int, int]:
-    try:
-        dims = tuple(int(s) for s in size)
-    except TypeError:
+    if isinstance(size, (str, bytes)) or not hasattr(size, "__iter__"):
         raise TypeError(f"{fn}: size must be a sequence of 2 integers, got "
-                        f"{type(size).__name__}") from None
-    if any(isinstance(s, (float, np.floating)) for s in size):
-        raise TypeError(f"{fn}: size must hold integers, got {tuple(size)}")
+                        f"{type(size).__name__}")
+    size = tuple(size)
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size):
+        raise TypeError(f"{fn}: size must hold integers, got {size}")
+    dims = tuple(int(s) for s in size)
     if len(dims) != 2:
         raise ValueError(f"{fn}: size must have 2 dimensions (sparse matrices), got "
                          f"{len(dims)}: {dims}")

@@ -73,7 +73,8 @@ class COOPattern(Pattern):
         return coalesce(self, values, inverse)
 
     def moved(self, device: str, move: Callable[[Array], Array]) -> COOPattern:
-        return COOPattern(move(self.indices), self.shape, device, self.coalesced)
+        return COOPattern(move(self.indices), self.shape, device, self.coalesced,
+                          proven=self.__dict__["_proven"])
 
     def to_scipy(self, values: Array) -> Any:
         self.prove()

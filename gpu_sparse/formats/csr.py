@@ -65,7 +65,8 @@ class CSRPattern(Pattern):
         return coo.coalesce(self, values, inverse)
 
     def moved(self, device: str, move: Callable[[Array], Array]) -> CSRPattern:
-        return CSRPattern(move(self.crow), move(self.col), self.shape, device)
+        return CSRPattern(move(self.crow), move(self.col), self.shape, device,
+                          proven=self.__dict__["_proven"])
 
     def to_scipy(self, values: Array) -> Any:
         self.prove()

@@ -43,6 +43,7 @@ def _to_backend_array(fn: str, name: str, data: Any, dtype: Any, device: Optiona
     if data is None or isinstance(data, (str, bytes)):
         raise TypeError(f"{fn}: {name} must be numeric data (a number, a nested list or "
                         f"an array), got {type(data).__name__}")
+    _cast(fn, name, data.array if isinstance(data, Tensor) else data, dtype)
     if isinstance(data, Tensor):
         data = to_dense(data.detach()).array
     src = device_of_array(data)
@@ -56,6 +57,18 @@ def _to_backend_array(fn: str, name: str, data: Any, dtype: Any, device: Optiona
         raise TypeError(f"{fn}: {name} must be numeric (bool, integer, floating point or "
                         f"complex), got dtype {arr.dtype}")
     return dev, arr
+
+
+def _cast(fn: str, name: str, data: Any, dtype: Any) -> None:
+    """TypeError for a cast that would drop imaginary parts (NumPy only warns)."""
+    if dtype is None:
+        return
+    src = getattr(data, "dtype", None)
+    if src is None and not isinstance(data, Tensor):
+        src = np.asarray(data).dtype
+    if src is not None and np.dtype(src).kind == "c" and np.dtype(dtype).kind != "c":
+        raise TypeError(f"{fn}: {name} is complex ({src}) but dtype {np.dtype(dtype)} is "
+                        f"real; the imaginary parts would be dropped")
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None,
@@ -86,15 +99,6 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None,
     return t
 
 
-def _shares(arr: Array, data: Any) -> bool:
-    """Whether ``arr`` may share memory with the caller's ``data`` (then the constructor
-    copies it: a constructed tensor never changes when its inputs do)."""
-    if arr is data or isinstance(data, Tensor):
-        return True
-    base = getattr(arr, "base", None)
-    return base is not None
-
-
 def _track_values(fn: str, t: Tensor, values: Any, requires_grad: bool) -> Tensor:
     """Record the constructor in the graph when ``values`` is a tensor that requires grad
     (the constructed tensor is then a result, not a leaf), else honour
@@ -118,6 +122,9 @@ def _values_array(fn: str, values: Any, dtype: Any, device: Optional[str]
 def _index_array(fn: str, name: str, idx: Any, dev: str) -> Array:
     be = get_backend(dev)
     if isinstance(idx, Tensor):
+        if idx.pattern is not None:
+            raise TypeError(f"{fn}: {name} must be a dense integer tensor or array, got a "
+                            f"{idx.layout.value} tensor")
         idx = idx.array
     if idx is None or isinstance(idx, (str, bytes)):
         raise TypeError(f"{fn}: {name} must be an integer array, got {type(idx).__name__}")
@@ -192,11 +199,10 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     shape = validate.size_arg(fn, size)
     if check_invariants:
         coo.check_invariants(fn, idx, shape, is_coalesced)
-    if _shares(idx, indices):
-        idx = idx.copy()
-    vals = xp.ascontiguousarray(vals)
-    if _shares(vals, values):
-        vals = vals.copy()
+    # always copies: a constructed tensor never changes when its inputs do (and indices
+    # checked here cannot be edited afterwards behind the pattern's back)
+    idx = idx.copy()
+    vals = xp.ascontiguousarray(vals).copy()
     t = Tensor(vals, dev, COOPattern(idx, shape, dev, coalesced=is_coalesced,
                                      proven=check_invariants))
     return _track_values(fn, t, values, requires_grad)
@@ -242,13 +248,8 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     csr.check_structure(fn, crow, col, vals.shape[0], shape)
     if check_invariants:
         csr.check_invariants(fn, crow, col, shape)
-    if _shares(crow, crow_indices):
-        crow = crow.copy()
-    if _shares(col, col_indices):
-        col = col.copy()
-    vals = xp.ascontiguousarray(vals)
-    if _shares(vals, values):
-        vals = vals.copy()
+    crow, col = crow.copy(), col.copy()  # always copies, as sparse_coo_tensor
+    vals = xp.ascontiguousarray(vals).copy()
     t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev, proven=check_invariants))
     return _track_values(fn, t, values, requires_grad)
 
@@ -298,7 +299,10 @@ def from_dlpack(obj: Any) -> Tensor:
         raise TypeError(f"from_dlpack: obj must implement __dlpack__, got "
                         f"{type(obj).__name__}")
     dev = canonical_device(device_of_array(obj) or "cpu", "from_dlpack")
-    return Tensor(get_backend(dev).asarray(obj), dev)
+    arr = get_backend(dev).asarray(obj)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"from_dlpack: obj must hold numbers, got dtype {arr.dtype}")
+    return Tensor(arr, dev)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None,
@@ -344,10 +348,9 @@ def randn(*size: Any, dtype: Any = None, device: Any = None,
 def _shape_args(fn: str, size: Tuple[Any, ...]) -> Tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    try:
-        shape = tuple(int(s) for s in size)
-    except (TypeError, ValueError):
-        raise TypeError(f"{fn}: size must be integers, got {size}") from None
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in size):
+        raise TypeError(f"{fn}: size must be integers, got {size}")
+    shape = tuple(int(s) for s in size)
     if any(s < 0 for s in shape):
         raise ValueError(f"{fn}: size must be non-negative, got {shape}")
     return shape

@@ -86,6 +86,12 @@ class MulCtx(ElementwiseCtx):
 
 
 @dataclasses.dataclass(frozen=True)
+class DivCtx:
+    """``out = input / divisor`` for a number ``divisor``."""
+    divisor: Scalar
+
+
+@dataclasses.dataclass(frozen=True)
 class ConjCtx:
     """``out = conj(input)``: its gradient needs nothing saved."""
 
@@ -187,6 +193,9 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
         "input": lambda c, G: dense(G, sum_to(G.array * conj(c.b), c.a_shape)),
         "other": lambda c, G: dense(G, sum_to(G.array * conj(c.a), c.b_shape)),
     },
+    "div": {
+        "input": lambda c, G: dense(G, G.array / G.dtype.type(conj(c.divisor))),
+    },
     "conj": {
         "input": lambda c, G: G.with_array(conj(G.array)),
     },
@@ -241,7 +250,7 @@ READS: Dict[str, Dict[str, Tuple[str, ...]]] = {
 CONTEXTS: Dict[str, type] = {
     "addmm": AddmmCtx, "dense_addmm": DenseAddmmCtx, "spspmm": SpspmmCtx,
     "sampled_addmm": SampledAddmmCtx, "add": AddCtx, "sub": SubCtx, "mul": MulCtx,
-    "conj": ConjCtx, "sum": SumCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
+    "div": DivCtx, "conj": ConjCtx, "sum": SumCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
     "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
     "to_sparse_csr": ToSparseCsrCtx, "to_device": ToDeviceCtx,
     "sparse_coo_tensor": ConstructorCtx, "sparse_csr_tensor": ConstructorCtx,

@@ -13,7 +13,7 @@ from ..core import validate
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from ..formats import conj as conj_array
-from .derivatives import AddCtx, ConjCtx, MulCtx, SubCtx, SumCtx, record
+from .derivatives import AddCtx, ConjCtx, DivCtx, MulCtx, SubCtx, SumCtx, record
 
 Operand = Union[Tensor, float, complex]
 
@@ -30,18 +30,33 @@ def _operand(fn: str, x: Any, like: Tensor, name: str) -> Operand:
     raise TypeError(f"{fn}: {name} must be a Tensor or a number, got {type(x).__name__}")
 
 
+def _result_dtype(dtype: np.dtype, scalar: Any) -> np.dtype:
+    """The dtype of ``tensor op scalar``: the tensor's, except that an integer or bool
+    tensor with a float scalar computes in float32 and a bool tensor with an integer in
+    int64 (PyTorch's promotion, so that ``ints * 0.5`` is not silently truncated)."""
+    if scalar is None or dtype.kind not in "bui" or isinstance(scalar, (bool, np.bool_)):
+        return dtype
+    if isinstance(scalar, (int, np.integer)):
+        return np.dtype(np.int64) if dtype.kind == "b" else dtype
+    if isinstance(scalar, (float, np.floating)):
+        return np.dtype(np.float32)
+    return dtype  # complex: refused by the scalar check below
+
+
 def _binary(fn: str, a: Any, b: Any) -> Tensor:
     like = a if isinstance(a, Tensor) else b
-    a = _operand(fn, a, like, "input")
-    b = _operand(fn, b, like, "other")
+    raw = b if not isinstance(b, Tensor) else a if not isinstance(a, Tensor) else None
+    dt = _result_dtype(like.dtype, raw.item() if isinstance(raw, np.ndarray) else raw)
+    like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
+    a = _operand(fn, a, like_dt, "input")
+    b = _operand(fn, b, like_dt, "other")
     ta = a if isinstance(a, Tensor) else None
     tb = b if isinstance(b, Tensor) else None
     if ta is not None and tb is not None:
         validate.same_device(fn, input=ta, other=tb)
         validate.same_dtype(fn, input=ta, other=tb)
-    dt = like.dtype
-    xa = ta.array if ta is not None else dt.type(a)
-    xb = tb.array if tb is not None else dt.type(b)
+    xa = ta.array.astype(dt, copy=False) if ta is not None else dt.type(a)
+    xb = tb.array.astype(dt, copy=False) if tb is not None else dt.type(b)
     try:
         if fn == "add":
             arr = xa + xb
@@ -101,18 +116,32 @@ def mul(a: Any, b: Any) -> Tensor:
     return _binary("mul", a, b)
 
 
+def div(x: Tensor, divisor: Any) -> Tensor:
+    """``x / divisor`` for a dense tensor and a number: IEEE true division (inf, or nan for
+    0 / 0, as NumPy and PyTorch); integer tensors divide in float32. Differentiable.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> (gs.tensor([1, 2]) / 4).tolist()
+    [0.25, 0.5]
+    """
+    fn = "div"
+    validate.tensor_arg(fn, "input", x)
+    if isinstance(divisor, Tensor):
+        raise TypeError("div: only division by a number is supported, got a Tensor")
+    if x.pattern is not None:
+        raise TypeError(f"div: input is sparse ({x.layout.value}); divide values() instead")
+    if x.dtype.kind in "bui":
+        x = Tensor(x.array.astype(np.float32), x.device)  # no gradient: integers had none
+    d = _operand(fn, divisor, x, "other")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # IEEE results
+        arr = x.array / x.dtype.type(d)
+    return record(fn, Tensor(arr, x.device), [("input", x)], DivCtx(divisor=d))
+
+
 def _truediv(self: Tensor, other: Any) -> Tensor:
-    if isinstance(other, Tensor):
-        raise TypeError("__truediv__: only division by a scalar is supported")
-    if not isinstance(other, numbers.Number):
-        raise TypeError(f"__truediv__: the divisor must be a number, got "
-                        f"{type(other).__name__}")
-    # IEEE division by zero (inf, or nan for 0 / 0), as NumPy and PyTorch do
-    divisor: Any = other
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse = np.divide(1.0, np.complex128(divisor) if isinstance(divisor, complex)
-                            else np.float64(divisor)).item()
-    return mul(self, inverse)
+    return div(self, other)
 
 
 def conj(x: Tensor) -> Tensor:
@@ -146,6 +175,10 @@ def sum(x: Tensor) -> Tensor:
 
 # ---- in-place updates (outside the graph) -------------------------------------------
 def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
+    if not isinstance(other, (Tensor, numbers.Number)) and not (
+            isinstance(other, np.ndarray) and other.ndim == 0):
+        raise TypeError(f"{fn}: other must be a Tensor or a number, got "
+                        f"{type(other).__name__}")
     if t.requires_grad and is_grad_enabled():
         raise RuntimeError(f"{fn}: a tensor that requires grad is used in an in-place "
                            "operation; wrap the update in gpu_sparse.no_grad()")
@@ -161,14 +194,19 @@ def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
                                               and t.pattern.same_entries(other.pattern)):
             raise ValueError(f"{fn}: other must be dense or share this tensor's pattern")
         val = other.array
-    if fn == "add_":
-        arr += val
-    elif fn == "sub_":
-        arr -= val
-    elif fn == "mul_":
-        arr *= val
-    else:
-        arr[...] = val
+    try:
+        if fn == "add_":
+            arr += val
+        elif fn == "sub_":
+            arr -= val
+        elif fn == "mul_":
+            arr *= val
+        else:
+            arr[...] = val
+    except (TypeError, ValueError) as e:  # NumPy/CuPy casting or broadcasting refusals
+        raise type(e)(f"{fn}: cannot apply other ({getattr(other, 'dtype', type(other))}, "
+                      f"shape {getattr(other, 'shape', ())}) to this tensor "
+                      f"({t.dtype}, shape {t.shape}): {e}") from None
     t.version_counter.bump()  # backward refuses saved inputs changed after their op ran
     return t
 

@@ -53,9 +53,9 @@ def coalesce(s: Tensor) -> Tensor:
     [2.0, 4.0]
     """
     pattern = sparse_pattern(s, "coalesce", Layout.sparse_coo)
+    pattern.prove("coalesce", "input")  # also an unchecked claim of coalesced order
     if pattern.coalesced:
         return s
-    pattern.prove("coalesce", "input")
     out_pattern, vals, inverse = pattern.coalesce(s.array, inverse=_tracks(s))
     return record("coalesce", Tensor(vals, s.device, out_pattern), [("input", s)],
                   CoalesceCtx(s, inverse))
