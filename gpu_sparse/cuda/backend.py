@@ -1,6 +1,12 @@
 """The CuPy backend: cuSPARSE SpMM, CUDA kernels for SDDMM, half-precision SpMM and
 deterministic coalescing. Implements :class:`gpu_sparse.backend.Backend` on one GPU.
 
+SpMM goes to cuSPARSE (CSR_ALG3, bitwise deterministic) for float32/float64/complex
+values and more than one column; one column (which cuSPARSE may run as a
+non-reproducible SpMV), the half dtypes, ``GPU_SPARSE_CUDA_SPMM=kernel`` and every
+(value dtype, index dtype) for which cuSPARSE reports CUSPARSE_STATUS_NOT_SUPPORTED use
+gpu_sparse's own kernel. Any other cuSPARSE error propagates.
+
 Launch geometry (grid and block sizes, vector widths) and kernel instantiations come
 from :mod:`gpu_sparse.cuda.launch`, the one place the kernels' compile-time numbers are
 defined.
@@ -8,6 +14,7 @@ defined.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from typing import Any
@@ -29,18 +36,52 @@ _KDL_CUDA = 2  # DLPack device type of CUDA memory (dlpack.h)
 _SPMM_CSR_ALG3 = 12  # bitwise deterministic; opA = NON_TRANSPOSE only
 _CUDA_DTYPE = {np.dtype(np.float32): 0, np.dtype(np.float64): 1,
                np.dtype(np.complex64): 4, np.dtype(np.complex128): 5}
+_CUSPARSE_STATUS_NOT_SUPPORTED = 10  # cusparseStatus_t; CuSparseError.status carries it
+#: Value dtypes cupyx.scipy.sparse rejects, which SpGEMM computes in float32.
+_HALF_NAMES = frozenset(launch.HALF_DTYPES)
 
 
 class CuSparseFallbackWarning(UserWarning):
     """cuSPARSE refused an SpMM call; gpu_sparse's own CUDA kernel is used instead."""
 
 
+@functools.cache
 def _bfloat16():
+    """NumPy's bfloat16 dtype when CuPy can hold arrays of it, else None (decided once).
+
+    ml_dtypes alone is not enough: CuPy supports bfloat16 only with NumPy >= 2.1.2, so
+    ask CuPy itself (an allocation, no kernel)."""
     try:  # optional: ml_dtypes provides NumPy's bfloat16
         import ml_dtypes
-        return np.dtype(ml_dtypes.bfloat16)
+        bf16 = np.dtype(ml_dtypes.bfloat16)
     except Exception:  # missing or broken: no bfloat16, every other dtype still works
         return None
+    try:
+        cupy.zeros(1, dtype=bf16)
+    except Exception:  # this CuPy/NumPy pair has no bfloat16 arrays
+        return None
+    return bf16
+
+
+def _cusparse():
+    """CuPy's cuSPARSE binding; a missing cuSPARSE library becomes the install advice."""
+    try:
+        from cupy_backends.cuda.libs import cusparse
+    except (ImportError, OSError, RuntimeError) as e:
+        if not kernels.missing_toolkit(e):
+            raise
+        raise kernels.toolkit_error("load cuSPARSE", e) from e
+    return cusparse
+
+
+def _not_supported(err: BaseException, cs: Any) -> bool:
+    """Whether ``err`` is cuSPARSE's CUSPARSE_STATUS_NOT_SUPPORTED (and nothing else)."""
+    if not isinstance(err, cs.CuSparseError):
+        return False
+    status = getattr(err, "status", None)
+    if status is not None:
+        return int(status) == _CUSPARSE_STATUS_NOT_SUPPORTED
+    return str(err).strip() == "CUSPARSE_STATUS_NOT_SUPPORTED"
 
 
 class CuPyBackend:
@@ -52,10 +93,13 @@ class CuPyBackend:
     def __init__(self, device_id: int):
         self._device_id = device_id
         dts = [np.float32, np.float64, np.complex64, np.complex128, np.float16]
-        bf16 = _bfloat16()
+        with self._device():
+            bf16 = _bfloat16()
         self.supported_dtypes = tuple(np.dtype(d) for d in dts) + ((bf16,) if bf16 else ())
         mode = os.environ.get("GPU_SPARSE_CUDA_SPMM", "cusparse").lower()
         self._use_cusparse = mode != "kernel"
+        # (value dtype, index dtype) -> False once cuSPARSE said NOT_SUPPORTED for it
+        self._cusparse_ok: dict[tuple[np.dtype, np.dtype], bool] = {}
 
     def _device(self):
         return cupy.cuda.Device(self._device_id)
@@ -151,12 +195,35 @@ class CuPyBackend:
                 inv = cupy.empty(nnz, dtype=np.int64)
                 inv[order] = cupy.cumsum(first, dtype=np.int64) - 1
             ukeys = sk[starts]
-            out = cupy.empty(n_seg, dtype=values.dtype)
-            ker = kernels.get_kernel(launch.segment_sum_kernel(values.dtype))
-            ker((launch.segment_blocks(n_seg),), launch.BLOCK,
-                (order.astype(np.int64), starts, np.int64(n_seg), np.int64(nnz),
-                 cupy.ascontiguousarray(values), out))
+            out = self._segment_sum(values, order.astype(np.int64), starts, n_seg, nnz)
             return ukeys // shape[1], ukeys % shape[1], out, inv
+
+    def _segment_sum(self, values: Array, order: Array, starts: Array, n_seg: int,
+                     nnz: int) -> Array:
+        """Sums of ``values[order]`` over the runs beginning at ``starts``, each in input
+        order: the segment-sum kernel for the kernels' dtypes, prefix sums for integers
+        (exact modulo 2**bits, so the order cannot matter, as on the CPU) and a logical
+        or for bool (what NumPy's add gives on bool)."""
+        dt = values.dtype
+        if dt.name in launch.VALUE_TYPES:
+            out = cupy.empty(n_seg, dtype=dt)
+            ker = kernels.get_kernel(launch.segment_sum_kernel(dt))
+            ker((launch.segment_blocks(n_seg),), launch.BLOCK,
+                (order, starts, np.int64(n_seg), np.int64(nnz),
+                 cupy.ascontiguousarray(values), out))
+            return out
+        if dt.kind not in "biu":
+            raise TypeError(f"no CUDA coalesce for dtype {dt}")
+        # uint64 wraps by definition (signed overflow would not), and the low bits of a
+        # sum modulo 2**64 are the sum in the narrower dtype
+        wide = np.dtype(np.int64) if dt.kind == "b" else np.dtype(np.uint64)
+        csum = cupy.cumsum(values[order].astype(wide), dtype=wide)
+        ends = cupy.empty(n_seg, dtype=np.int64)
+        ends[:-1] = starts[1:] - 1
+        ends[-1] = nnz - 1
+        seg = csum[ends]
+        seg[1:] -= csum[starts[1:] - 1]
+        return seg != 0 if dt.kind == "b" else seg.astype(dt)
 
     def to_dense(self, rows: Array, cols: Array, values: Array, shape: tuple[int, int]
                  ) -> Array:
@@ -188,20 +255,30 @@ class CuPyBackend:
                 if use_c:
                     out *= dt.type(beta)
                 return out
-            if self._use_cusparse and dt in _CUDA_DTYPE:
+            combo = (dt, np.dtype(crow.dtype))
+            # p == 1: cuSPARSE may run SpMV, whose default CSR algorithm is not
+            # reproducible; our kernel is deterministic for every p
+            if (self._use_cusparse and p > 1 and dt in _CUDA_DTYPE
+                    and self._cusparse_ok.get(combo, True)):
+                cs = _cusparse()
                 vals = values if perm is None else values[perm]
                 if conj and dt.kind == "c":
                     vals = vals.conj()
                 try:
-                    _cusparse_spmm(crow, col, cupy.ascontiguousarray(vals), b, out, alpha,
-                                   beta if use_c else 0, dt)
+                    _cusparse_spmm(cs, crow, col, cupy.ascontiguousarray(vals), b, out,
+                                   alpha, beta if use_c else 0, dt)
+                    self._cusparse_ok[combo] = True
                     return out
                 except Exception as e:
-                    # whatever cuSPARSE or CuPy's binding raises (NOT_SUPPORTED, a missing
-                    # symbol): our kernel computes the same product, deterministically too
-                    warnings.warn(f"cuSPARSE SpMM failed ({e}); using gpu_sparse's CUDA "
-                                  f"kernel from now on", CuSparseFallbackWarning, stacklevel=2)
-                    self._use_cusparse = False
+                    if not _not_supported(e, cs):
+                        raise
+                    # cuSPARSE refuses this combination: our kernel computes the same
+                    # product, deterministically too, from now on for this combination
+                    self._cusparse_ok[combo] = False
+                    warnings.warn(f"cuSPARSE SpMM does not support values of {dt} with "
+                                  f"{combo[1]} indices ({e}); using gpu_sparse's CUDA "
+                                  f"kernel for them from now on", CuSparseFallbackWarning,
+                                  stacklevel=2)
                     if use_c:  # cuSPARSE may have written into out
                         out = cupy.array(cupy.broadcast_to(c, (n_rows, p)), dtype=dt,
                                          order="C")
@@ -260,8 +337,18 @@ class CuPyBackend:
     def spgemm(self, a: tuple[Array, Array, Array], a_shape: tuple[int, int],
                b: tuple[Array, Array, Array], b_shape: tuple[int, int]
                ) -> tuple[Array, Array, Array]:
+        """SpGEMM through ``cupyx.scipy.sparse`` (cuSPARSE). That module accepts only
+        bool/float32/float64/complex64/complex128 values, so float16 and bfloat16 operands
+        are computed in float32 (duplicates summed and products accumulated in float32)
+        and the result values rounded back to the half dtype once."""
         import cupyx.scipy.sparse as csp
         with self._device():
+            out_dt = None
+            if a[2].dtype.name in _HALF_NAMES or b[2].dtype.name in _HALF_NAMES:
+                out_dt = a[2].dtype
+                f32 = np.dtype(np.float32)
+                a = (a[0], a[1], a[2].astype(f32))
+                b = (b[0], b[1], b[2].astype(f32))
             mats = []
             for (crow, col, vals), shape in ((a, a_shape), (b, b_shape)):
                 rows = self._csr_rows(crow, col.shape[0])
@@ -271,12 +358,14 @@ class CuPyBackend:
             rows = self._csr_rows(prod.indptr, prod.nnz)
             r, c, v, _ = self.coalesce(rows, prod.indices, prod.data, prod.shape,
                                        inverse=False)
+            if out_dt is not None:
+                v = v.astype(out_dt)
             return r, c, v
 
 
-def _cusparse_spmm(crow, col, vals, b, out, alpha, beta, dt):
-    """out = alpha * A @ b + beta * out through cuSPARSE's generic SpMM (CSR_ALG3)."""
-    from cupy_backends.cuda.libs import cusparse as cs
+def _cusparse_spmm(cs, crow, col, vals, b, out, alpha, beta, dt):
+    """out = alpha * A @ b + beta * out through cuSPARSE's generic SpMM (CSR_ALG3);
+    ``cs`` is CuPy's binding (:func:`_cusparse`)."""
     n_rows, p = out.shape
     k = b.shape[0]
     idx = cs.CUSPARSE_INDEX_32I if crow.dtype == np.int32 else cs.CUSPARSE_INDEX_64I
