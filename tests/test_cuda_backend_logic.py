@@ -212,13 +212,19 @@ def _fake_kernel(state, kernel):
                 acc = acc + vals[order[q]]
             out[s] = acc
 
+    def sddmm(grid, block, args):
+        rows, cols, a, b, c, out, nnz, p, alpha, beta, use_c, conj_b = args
+        for k in range(int(nnz)):
+            bk = np.conj(b[cols[k]]) if conj_b else b[cols[k]]
+            out[k] = alpha * (a[rows[k]] * bk).sum() + (beta * c[k] if use_c else 0)
+
     def launch(grid, block, args):
         assert isinstance(grid, tuple) and isinstance(block, tuple)
         state.kernel_calls.append(kernel.expression)
-        body = spmm if "spmm" in kernel.expression else segment_sum
+        body = (spmm if "spmm" in kernel.expression else
+                sddmm if "sddmm" in kernel.expression else segment_sum)
         body(grid, block, args)
 
-    assert "sddmm" not in kernel.expression
     return launch
 
 
@@ -470,3 +476,21 @@ def test_no_bfloat16_without_ml_dtypes(fake):
     fake.mod._bfloat16.cache_clear()
     dtypes = fake.mod.CuPyBackend(0).supported_dtypes
     assert np.dtype(np.float16) in dtypes and len(dtypes) == 5
+
+
+# ---- item 8: what depends only on the pattern is kept ---------------------------------
+def test_csr_sddmm_expands_rows_once_per_pattern(fake, rng, monkeypatch):
+    backend = fake.mod.CuPyBackend(0)
+    crow, col, _ = _csr(rng, 7, 5, 20, np.float64, np.int32)
+    crow_w, col_w = _w(crow), _w(col)
+    calls = []
+    real = backend._csr_rows
+    monkeypatch.setattr(backend, "_csr_rows", lambda c, n: calls.append(n) or real(c, n))
+    a = rng.standard_normal((7, 3))
+    b = rng.standard_normal((5, 3))
+    rows = np.repeat(np.arange(7), np.diff(crow))
+    want = (a[rows] * b[col]).sum(axis=1)
+    for _ in range(3):
+        got = backend.sddmm(None, col_w, _w(a), _w(b), crow=crow_w)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
+    assert len(calls) == 1

@@ -5,7 +5,8 @@ vector width); :mod:`gpu_sparse.cuda.launch` names the instantiation
 (:class:`~gpu_sparse.cuda.launch.Kernel`) and the ``-D`` options it compiles with. A
 module is compiled by NVRTC for exactly one instantiation (``name_expressions``),
 memoized per device in this process and cached on disk by CuPy (``CUPY_CACHE_DIR``)
-across processes.
+across processes. CuPy adds ``-ftz=true`` to every compile, so float32 subnormals flush
+to zero in these kernels (the CPU backend keeps them; README, "Backends").
 
 A missing CUDA toolkit piece (NVRTC, the CUDA headers, a library) surfaces as one
 RuntimeError at the first kernel (or cuSPARSE call) that needs it, saying what to install

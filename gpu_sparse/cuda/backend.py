@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+import weakref
 from typing import Any
 
 import cupy
@@ -100,6 +101,8 @@ class CuPyBackend:
         self._use_cusparse = mode != "kernel"
         # (value dtype, index dtype) -> False once cuSPARSE said NOT_SUPPORTED for it
         self._cusparse_ok: dict[tuple[np.dtype, np.dtype], bool] = {}
+        # id(crow) -> (weakref to crow, row of each entry), for CSR SDDMM
+        self._rows_cache: dict[int, tuple[Any, Array]] = {}
 
     def _device(self):
         return cupy.cuda.Device(self._device_id)
@@ -163,6 +166,20 @@ class CuPyBackend:
             if perm_t is None:  # columns already sorted: the identity, made explicit
                 perm_t = cupy.arange(col.shape[0], dtype=crow_t.dtype)
             return crow_t, col_t, perm_t
+
+    def _pattern_rows(self, crow: Array, nnz: int) -> Array:
+        """:meth:`_csr_rows` kept per row-pointer array (weakly, as long as the pattern
+        that owns ``crow`` lives), so a CSR SDDMM does not expand rows on every call."""
+        key = id(crow)
+        hit = self._rows_cache.get(key)
+        if hit is not None and hit[0]() is crow and hit[1].shape[0] == nnz:
+            return hit[1]
+        rows = self._csr_rows(crow, nnz)
+        if len(self._rows_cache) > 64:  # drop entries whose pattern is gone
+            self._rows_cache = {k: v for k, v in self._rows_cache.items()
+                                if v[0]() is not None}
+        self._rows_cache[key] = (weakref.ref(crow), rows)
+        return rows
 
     def _csr_rows(self, crow: Array, nnz: int) -> Array:
         """Row index (nnz,) of each entry of a CSR pattern, in ``crow``'s dtype."""
@@ -263,7 +280,8 @@ class CuPyBackend:
                 cs = _cusparse()
                 vals = values if perm is None else values[perm]
                 if conj and dt.kind == "c":
-                    vals = vals.conj()
+                    # conjugate the fresh gathered copy in place: one pass, no second copy
+                    vals = cupy.conj(vals, out=vals) if perm is not None else vals.conj()
                 try:
                     _cusparse_spmm(cs, crow, col, cupy.ascontiguousarray(vals), b, out,
                                    alpha, beta if use_c else 0, dt)
@@ -293,7 +311,8 @@ class CuPyBackend:
         vec = launch.vec_width(dt, p, launch.aligned(b.data.ptr, out.data.ptr))
         ker = kernels.get_kernel(launch.spmm_kernel(dt, crow.dtype, vec))
         acc = launch.acc_dtype(dt)
-        perm_arg = perm.astype(crow.dtype) if perm is not None else crow
+        # perm comes in the pattern's index dtype already: no per-call copy
+        perm_arg = perm.astype(crow.dtype, copy=False) if perm is not None else crow
         ker((launch.spmm_blocks(n_rows, p, vec),), launch.BLOCK,
             (crow, col.astype(crow.dtype, copy=False), cupy.ascontiguousarray(values),
              perm_arg, b, out, out, np.int64(n_rows), np.int32(p), acc.type(alpha),
@@ -316,7 +335,8 @@ class CuPyBackend:
                     out += c * dt.type(beta)
                 return out
             if rows is None:
-                rows = self._csr_rows(crow, nnz)
+                # the row of each entry depends on the pattern only: kept per row pointer
+                rows = self._pattern_rows(crow, nnz)
             a = cupy.ascontiguousarray(a)
             b = cupy.ascontiguousarray(b)
             # the core may pass indices already in index_dtype (cached per pattern): then
