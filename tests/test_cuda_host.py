@@ -12,10 +12,11 @@ taken the way :mod:`gpu_sparse.cuda.backend` takes them (``spmm_blocks``,
 both results must be bitwise equal and match a float64 NumPy reference.
 
 By default every instantiation runs on a representative subset of the cases (a few per
-instantiation, each case on some value/index type); ``GPU_SPARSE_HOST_FULL=1`` runs every
-case on every value and index type, and the float16/bfloat16 instantiations where the
-CUDA headers (``cuda_fp16.h``) are found (bfloat16 also needs ``ml_dtypes``, through which
-``launch`` names it). Self-checks prove the shim and the sanitizers catch a partial warp,
+instantiation, each case on some value/index type, the small-p sweep across the sub-warp
+group sizes on every value type); ``GPU_SPARSE_HOST_FULL=1`` runs every case on every
+value and index type, and the float16/bfloat16 instantiations where the CUDA headers
+(``cuda_fp16.h``) are found (bfloat16 also needs ``ml_dtypes``, through which ``launch``
+names it). Self-checks prove the shim and the sanitizers catch a partial warp,
 divergent shuffle sites, an out-of-bounds read and a misaligned vector load.
 """
 
@@ -314,7 +315,17 @@ SPMM_CASES: dict[str, tuple] = {
     "misaligned": (5, 6, 16, 18, "random", True, False, True),
     "many_rows": (70, 9, 8, 150, "random", False, False, False),
     "empty_rows": (12, 5, 4, 3, "random", True, False, False),
+    # sub-warp rows: a row's nonzeros split over the spare lanes of its group (p <= 2 vec)
+    "long_row_p1": (5, 40, 1, 300, "long_row", True, False, False),
+    "long_row_p2": (6, 40, 2, 211, "long_row", False, True, False),
+    "powerlaw_p8_unaligned": (45, 30, 8, 260, "powerlaw", True, False, True),
+    "powerlaw_p32_unaligned": (21, 30, 32, 150, "powerlaw", False, True, True),
 }
+# p across the sub-warp group boundaries (1, 2, 4, ... lanes per row, then tiles), on 37
+# rows (a multiple of no group count) with power-law row lengths (empty rows, long rows)
+SMALL_P = (1, 2, 3, 5, 8, 16, 31, 32, 33, 64, 100)
+SPMM_CASES.update({f"sub_p{p}": (37, 11, p, 130, "powerlaw", p % 2 == 0, p % 3 == 0, False)
+                   for p in SMALL_P})
 
 
 def _coo(rng, n_rows, n_cols, nnz, pattern):
@@ -331,6 +342,10 @@ def _coo(rng, n_rows, n_cols, nnz, pattern):
         cols = rng.integers(0, n_cols, nnz)
         cols[: nnz // 4] = cols[nnz // 4: 2 * (nnz // 4)]  # some duplicates too
         rows[: nnz // 4] = rows[nnz // 4: 2 * (nnz // 4)]
+    elif pattern == "powerlaw":  # row i of a random order gets weight 1 / (i + 1)^1.3
+        w = 1.0 / np.arange(1, n_rows + 1) ** 1.3
+        rows = np.sort(rng.permutation(n_rows)[rng.choice(n_rows, nnz, p=w / w.sum())])
+        cols = rng.integers(0, n_cols, nnz)
     else:
         rows = np.sort(rng.integers(0, n_rows, nnz))
         cols = rng.integers(0, n_cols, nnz)
@@ -363,10 +378,12 @@ def _spmm(plan: Plan, case: str, vt: VT, index: str, rng) -> None:
     vec = launch.vec_width(vt.dtype, p, launch.aligned(64 + off, 128 + off))
     kernel = launch.spmm_kernel(vt.dtype, index, vec)
     grid = launch.spmm_blocks(n_rows, p, vec)
-    out_init = c_s if use_c else vt.store(np.zeros((n_rows, p)))
+    # without c the kernel must write every element: out starts as NaN bytes (the backend
+    # passes zeros, which the kernel does not read)
+    out_init = c_s if use_c else None
     buffers = {"crow": (crow, crow.nbytes, 0), "col": (col, col.nbytes, 0),
                "vals": (vals_s, vals_s.nbytes, 0), "b": (b_s, b_s.nbytes, off),
-               "out": (out_init, out_init.nbytes, off)}
+               "out": (out_init, n_rows * p * vt.itemsize, off)}
     perm_arg = ["buf", "crow"]  # the backend passes crow when there is no perm
     if perm is not None:
         perm_i = perm.astype(idx)
@@ -404,7 +421,15 @@ SDDMM_CASES: dict[str, tuple] = {
     "unsorted": (7, 6, 12, 50, "unsorted", True, False, False),
     "misaligned": (5, 6, 16, 18, "random", True, False, True),
     "many": (20, 20, 4, 300, "random", False, False, False),
+    # sub-warp nonzeros: 32 / G groups per warp, each a contiguous part of the chunk
+    "many_p1_unsorted": (20, 20, 1, 301, "unsorted", True, False, False),
+    "long_row_p2": (4, 9, 2, 70, "long_row", False, True, False),
+    "powerlaw_p8_unaligned": (30, 12, 8, 99, "powerlaw", True, True, True),
+    "powerlaw_p32_unaligned": (30, 12, 32, 45, "powerlaw", False, False, True),
 }
+# p across the group boundaries, nnz = 77: a multiple of no group count nor of the chunk
+SDDMM_CASES.update({f"sub_p{p}": (9, 7, p, 77, "powerlaw", p % 2 == 0, p % 3 == 0, False)
+                    for p in SMALL_P})
 
 
 def _sddmm(plan: Plan, case: str, vt: VT, index: str, rng) -> None:
@@ -484,12 +509,18 @@ def _segment(plan: Plan, case: str, vt: VT, rng) -> None:
 # ---- the matrix ---------------------------------------------------------------------
 def _selection(cases: list[str], combos: list[tuple], always: set[str]) -> list[tuple]:
     """(case, combo) pairs to run: all of them with GPU_SPARSE_HOST_FULL, otherwise the
-    ``always`` cases on every combination and each other case on one combination (in
-    rotation), which still launches every instantiation."""
+    ``always`` cases on every combination, the small-p sweep (``sub_p*``) on every value
+    type (index types alternating) and each other case on one combination (in rotation),
+    which still launches every instantiation."""
     if FULL:
         return [(c, k) for c in cases for k in combos]
     out = [(c, k) for c in cases if c in always for k in combos]
-    rest = [c for c in cases if c not in always]
+    sweep = [c for c in cases if c.startswith("sub_p") and c not in always]
+    by_value: dict[str, list[tuple]] = {}
+    for k in combos:
+        by_value.setdefault(k[0], []).append(k)
+    out += [(c, ks[i % len(ks)]) for i, c in enumerate(sweep) for ks in by_value.values()]
+    rest = [c for c in cases if c not in always and c not in sweep]
     out += [(c, combos[i % len(combos)]) for i, c in enumerate(rest)]
     return out
 

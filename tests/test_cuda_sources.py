@@ -76,6 +76,7 @@ def test_compile_options():
     opts = launch.compile_options(False)
     assert "-DGS_WARP_SIZE=32" in opts and "-DGS_SDDMM_CHUNK=32" in opts
     assert "-DGS_THREADS_PER_BLOCK=256" in opts and "-DGS_SDDMM_TILES=2" in opts
+    assert "-DGS_SPMM_MIN_GROUP=4" in opts
     assert "-DGPU_SPARSE_HALF" not in opts
     assert launch.compile_options(True) == opts + ("-DGPU_SPARSE_HALF",)
 
@@ -93,18 +94,27 @@ def test_launch_imports_without_cupy():
 
 def test_launch_geometry():
     geometry = (launch.THREADS_PER_BLOCK, launch.WARP_SIZE, launch.SDDMM_CHUNK,
-                launch.SDDMM_TILES)
-    assert geometry == (256, 32, 32, 2)
+                launch.SDDMM_TILES, launch.SPMM_MIN_GROUP)
+    assert geometry == (256, 32, 32, 2, 4)
     assert launch.BLOCK == (256,)
-    # SDDMM: one warp per 32 nonzeros, 8 warps per block
+    # lanes across the columns: the smallest power of two >= ceil(p / vec), in [1, 32]
+    assert [launch.column_lanes(p, 1) for p in (0, 1, 2, 3, 5, 8, 16, 31, 32, 33, 100)] == [
+        1, 1, 2, 4, 8, 8, 16, 32, 32, 32, 32]
+    assert launch.column_lanes(8, 4) == 2 and launch.column_lanes(32, 8) == 4
+    assert launch.column_lanes(128, 4) == 32 and launch.column_lanes(132, 4) == 32
+    # SDDMM: one warp per 32 nonzeros whatever p, 8 warps per block; inside a warp
+    # groups of column_lanes(p, vec) lanes, 32 / that many nonzeros at a time
     assert launch.sddmm_warps(33) == 2 and launch.sddmm_blocks(33) == 1  # ceil(2*32 / 256)
     assert launch.sddmm_warps(32) == 1 and launch.sddmm_blocks(1) == 1
     assert launch.sddmm_warps(257) == 9 and launch.sddmm_blocks(257) == 2  # ceil(9*32 / 256)
     assert launch.sddmm_blocks(10**6) == 3907  # ceil(31250 * 32 / 256)
-    # SpMM: one warp per (row, tile of 32 * vec columns)
+    assert launch.sddmm_group(1, 1) == 1  # 32 nonzeros at once, no shuffle
+    assert launch.sddmm_group(32, 4) == 8 and launch.sddmm_group(32, 8) == 4
+    assert launch.sddmm_group(64, 1) == 32  # one nonzero at a time, 2 tiles
+    # SpMM: groups of max(column_lanes, 4) lanes per row, 32 / group rows per warp
     assert launch.vec_width(np.float32, 100, True) == 4
     assert launch.spmm_tiles(100, 4) == 1
-    assert launch.spmm_blocks(1000, 100, 4) == 125  # 32000 / 256
+    assert launch.spmm_blocks(1000, 100, 4) == 125  # 1 row per warp: 32000 / 256
     assert launch.vec_width(np.float32, 100, False) == 1  # unaligned: scalar loads
     assert launch.spmm_tiles(100, 1) == 4
     assert launch.spmm_blocks(1000, 100, 1) == 500  # 128000 / 256
@@ -113,6 +123,22 @@ def test_launch_geometry():
     assert launch.spmm_tiles(300, 2) == 5
     assert launch.spmm_blocks(7, 300, 2) == 5  # ceil(7 * 5 * 32 / 256)
     assert launch.vec_width(np.float16, 8, True) == 8 and launch.spmm_blocks(1, 8, 8) == 1
+    # p = 1: 1 column lane, groups of 4 (4 nonzero slots), 8 rows per warp
+    assert launch.spmm_group(1, 1) == 4 and launch.spmm_rows_per_warp(1, 1) == 8
+    assert launch.spmm_warps(1000, 1, 1) == 125 and launch.spmm_blocks(1000, 1, 1) == 16
+    # float32 p = 8 (vec 4): 2 column lanes x 2 slots per row, 8 rows per warp
+    assert launch.spmm_group(8, 4) == 4 and launch.spmm_blocks(1000, 8, 4) == 16
+    # float32 p = 32 (vec 4): 8 lanes per row, 4 rows per warp: ceil(250 * 32 / 256)
+    assert launch.spmm_rows_per_warp(32, 4) == 4 and launch.spmm_blocks(1000, 32, 4) == 32
+    # float16 p = 32 (vec 8): 4 lanes per row, 8 rows per warp
+    assert launch.spmm_rows_per_warp(32, 8) == 8 and launch.spmm_blocks(1000, 32, 8) == 16
+    # rows not a multiple of the rows per warp: ceil(1001 / 8) = 126 warps
+    assert launch.spmm_warps(1001, 16, 4) == 126 and launch.spmm_blocks(1001, 16, 4) == 16
+    # p = 64 (vec 4): 16 lanes, 2 rows per warp: ceil(500 * 32 / 256)
+    assert launch.spmm_rows_per_warp(64, 4) == 2 and launch.spmm_blocks(1000, 64, 4) == 63
+    # p = 33 (vec 1): a whole warp per row, 2 tiles
+    assert launch.spmm_tiles(33, 1) == 2 and launch.spmm_warps(5, 33, 1) == 10
+    assert launch.spmm_blocks(1, 0, 1) == 1  # never an empty grid
     assert launch.vec_width(np.complex128, 64, True) == 1  # 16 bytes already
     assert launch.vec_width(np.complex64, 64, True) == 2
     # segment sum: one thread per segment

@@ -1,20 +1,32 @@
 """Launch geometry of the CUDA kernels, as plain Python (NumPy only, never CuPy).
 
 Every number the kernels and their launches must agree on lives here once: threads per
-block, warp width, the SDDMM chunk and tile counts, the vector load width. The backend
-(:mod:`gpu_sparse.cuda.backend`) takes its grid sizes, vector widths and template
-arguments from these functions; the ``.cu`` sources take the same numbers as ``-D``
-options from :func:`compile_options` and refuse to compile without them
-(``kernels/common.cuh``). ``tests/test_cuda_sources.py`` compiles with these options
-and instantiates every kernel listed by :func:`instantiations`, with or without a GPU.
+block, warp width, the SDDMM chunk and tile counts, the smallest SpMM row group, the
+vector load width. The backend (:mod:`gpu_sparse.cuda.backend`) takes its grid sizes,
+vector widths and template arguments from these functions; the ``.cu`` sources take
+the same numbers as ``-D`` options from :func:`compile_options` and refuse to compile
+without them (``kernels/common.cuh``). ``tests/test_cuda_sources.py`` compiles with these
+options and instantiates every kernel listed by :func:`instantiations`, with or without
+a GPU.
 
-All grids are one-dimensional with :data:`THREADS_PER_BLOCK` threads per block:
+All grids are one-dimensional with :data:`THREADS_PER_BLOCK` threads per block. Both
+products give each row (SpMM) or nonzero (SDDMM) a sub-warp group of lanes sized to ``p``
+(:func:`column_lanes`: ``C`` = the smallest power of two >= ``ceil(p / vec)``, at most
+:data:`WARP_SIZE`), so a warp handles several of them at once when ``p < WARP_SIZE * vec``:
 
-* SpMM (``gpu_sparse_spmm_csr``): one warp per (row, tile of ``WARP_SIZE * vec``
-  columns); each lane owns ``vec`` consecutive output columns.
+* SpMM (``gpu_sparse_spmm_csr``): groups of ``G = max(C, SPMM_MIN_GROUP)`` lanes
+  (:func:`spmm_group`), ``WARP_SIZE // G`` rows per warp (:func:`spmm_rows_per_warp`),
+  times :func:`spmm_tiles` column tiles of ``C * vec`` columns; each lane owns ``vec``
+  consecutive output columns. When ``G > C`` the ``G // C`` lanes of a column split the
+  row's nonzeros (every ``G // C``-th) and add their sums by a fixed butterfly.
 * SDDMM (``gpu_sparse_sddmm_coo``): one warp per :data:`SDDMM_CHUNK` consecutive
-  nonzeros.
+  nonzeros (the grid depends on ``nnz`` only); inside it groups of ``C`` lanes
+  (:func:`sddmm_group`) take ``WARP_SIZE // C`` nonzeros at a time, each group a
+  contiguous part of the chunk, reduced by a fixed butterfly of ``log2(C)`` shuffles.
 * Segment sum (``gpu_sparse_segment_sum``): one thread per run of equal keys.
+
+Every sum runs in an order fixed by the inputs alone (no atomics, fixed shuffle trees):
+the same inputs give the same bits on every run.
 """
 
 from __future__ import annotations
@@ -39,6 +51,9 @@ SDDMM_CHUNK = 32
 #: Column tiles of ``WARP_SIZE * vec`` values an SDDMM warp keeps in registers; wider
 #: rows are streamed instead.
 SDDMM_TILES = 2
+#: Fewest lanes per SpMM row group: with fewer column lanes (``p <= 2 * vec``), the
+#: spare lanes of the group split the row's nonzeros (a power of two <= WARP_SIZE).
+SPMM_MIN_GROUP = 4
 #: Bytes of one vector load or store (the widest single memory instruction per thread).
 LOAD_BYTES = 16
 
@@ -173,24 +188,71 @@ def blocks(n_threads: int) -> int:
     return max(1, _ceil_div(n_threads, THREADS_PER_BLOCK))
 
 
-def spmm_tiles(p: int, vec: int) -> int:
-    """Column tiles of ``WARP_SIZE * vec`` columns covering ``p`` output columns."""
-    return _ceil_div(p, WARP_SIZE * vec)
-
-
-def spmm_blocks(n_rows: int, p: int, vec: int) -> int:
-    """Grid size of the SpMM kernel: one warp per (row, column tile).
+def column_lanes(p: int, vec: int) -> int:
+    """Lanes that split ``p`` columns, ``vec`` consecutive columns each: the smallest power
+    of two >= ``ceil(p / vec)``, at least 1 and at most :data:`WARP_SIZE` (as the kernels'
+    ``gs_column_lanes``).
 
     Examples
     --------
-    >>> spmm_blocks(1000, 100, 4)  # 1 tile: 1000 warps of 32 threads
-    125
+    >>> column_lanes(1, 1), column_lanes(8, 4), column_lanes(33, 1), column_lanes(100, 4)
+    (1, 2, 32, 32)
     """
-    return blocks(n_rows * spmm_tiles(p, vec) * WARP_SIZE)
+    need = max(1, _ceil_div(p, vec))
+    g = 1
+    while g < need and g < WARP_SIZE:
+        g *= 2
+    return g
+
+
+def spmm_group(p: int, vec: int) -> int:
+    """Lanes per row of the SpMM kernel: ``max(column_lanes(p, vec), SPMM_MIN_GROUP)``."""
+    return max(column_lanes(p, vec), SPMM_MIN_GROUP)
+
+
+def spmm_rows_per_warp(p: int, vec: int) -> int:
+    """Rows one SpMM warp handles at once (``WARP_SIZE // spmm_group(p, vec)``).
+
+    Examples
+    --------
+    >>> spmm_rows_per_warp(1, 1), spmm_rows_per_warp(32, 4), spmm_rows_per_warp(32, 8)
+    (8, 4, 8)
+    """
+    return WARP_SIZE // spmm_group(p, vec)
+
+
+def spmm_tiles(p: int, vec: int) -> int:
+    """Column tiles of ``column_lanes(p, vec) * vec`` columns covering ``p`` output
+    columns (more than 1 only when a row needs the whole warp)."""
+    return _ceil_div(p, column_lanes(p, vec) * vec)
+
+
+def spmm_warps(n_rows: int, p: int, vec: int) -> int:
+    """Warps of the SpMM kernel: one per (:func:`spmm_rows_per_warp` rows, column tile)."""
+    return _ceil_div(n_rows, spmm_rows_per_warp(p, vec)) * spmm_tiles(p, vec)
+
+
+def spmm_blocks(n_rows: int, p: int, vec: int) -> int:
+    """Grid size of the SpMM kernel: :func:`spmm_warps` warps.
+
+    Examples
+    --------
+    >>> spmm_blocks(1000, 100, 4)  # 1 row per warp, 1 tile: 1000 warps of 32 threads
+    125
+    >>> spmm_blocks(1000, 32, 4)  # 4 rows per warp: 250 warps
+    32
+    """
+    return blocks(spmm_warps(n_rows, p, vec) * WARP_SIZE)
+
+
+def sddmm_group(p: int, vec: int) -> int:
+    """Lanes per nonzero of the SDDMM kernel (:func:`column_lanes`); a warp takes
+    ``WARP_SIZE // sddmm_group(p, vec)`` nonzeros of its chunk at a time."""
+    return column_lanes(p, vec)
 
 
 def sddmm_warps(nnz: int) -> int:
-    """Warps of the SDDMM kernel: one per :data:`SDDMM_CHUNK` nonzeros."""
+    """Warps of the SDDMM kernel: one per :data:`SDDMM_CHUNK` nonzeros, whatever ``p``."""
     return _ceil_div(nnz, SDDMM_CHUNK)
 
 
@@ -248,6 +310,7 @@ def compile_options(half: bool) -> tuple[str, ...]:
                f"-DGS_THREADS_PER_BLOCK={THREADS_PER_BLOCK}",
                f"-DGS_SDDMM_CHUNK={SDDMM_CHUNK}",
                f"-DGS_SDDMM_TILES={SDDMM_TILES}",
+               f"-DGS_SPMM_MIN_GROUP={SPMM_MIN_GROUP}",
                f"-DGS_LOAD_BYTES={LOAD_BYTES}")
     return options + (("-DGPU_SPARSE_HALF",) if half else ())
 

@@ -1,5 +1,6 @@
 // gpu_sparse common device helpers: launch-geometry checks, value types, accumulator
-// types, conversions, conjugation, warp indexing and a deterministic warp sum.
+// types, conversions, conjugation, warp indexing, sub-warp group sizes and deterministic
+// (fixed butterfly) warp and sub-warp sums.
 //
 // Value types T: float, double, gs_complex<float>, gs_complex<double>, and with
 // GPU_SPARSE_HALF defined also __half and __nv_bfloat16 (accumulated in float).
@@ -12,6 +13,7 @@
 //   GS_THREADS_PER_BLOCK  threads per block of every launch
 //   GS_SDDMM_CHUNK        nonzeros per SDDMM warp
 //   GS_SDDMM_TILES        column tiles an SDDMM warp keeps in registers
+//   GS_SPMM_MIN_GROUP     fewest lanes per SpMM row group (a power of two <= GS_WARP_SIZE)
 //   GS_LOAD_BYTES         bytes of one vector load (VEC * sizeof(T) when VEC > 1)
 #pragma once
 
@@ -27,6 +29,9 @@
 #if !defined(GS_SDDMM_TILES)
 #error "GS_SDDMM_TILES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
 #endif
+#if !defined(GS_SPMM_MIN_GROUP)
+#error "GS_SPMM_MIN_GROUP undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
 #if !defined(GS_LOAD_BYTES)
 #error "GS_LOAD_BYTES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
 #endif
@@ -39,6 +44,10 @@ static_assert(GS_WARP_SIZE == 32, "the warp shuffles assume 32 lanes (mask 0xfff
 static_assert(GS_THREADS_PER_BLOCK % GS_WARP_SIZE == 0,
               "a block must hold a whole number of warps");
 static_assert(GS_SDDMM_CHUNK > 0 && GS_SDDMM_TILES > 0, "empty SDDMM chunk or tiling");
+// SpMM row groups tile the warp exactly (a power of two that divides GS_WARP_SIZE).
+static_assert(GS_SPMM_MIN_GROUP >= 1 && GS_SPMM_MIN_GROUP <= GS_WARP_SIZE &&
+                  (GS_SPMM_MIN_GROUP & (GS_SPMM_MIN_GROUP - 1)) == 0,
+              "GS_SPMM_MIN_GROUP must be a power of two in [1, GS_WARP_SIZE]");
 
 #ifdef GPU_SPARSE_HALF
 #include <cuda_fp16.h>
@@ -129,6 +138,30 @@ __device__ __forceinline__ A gs_warp_sum(A v) {
 #pragma unroll
     for (int m = GS_WARP_SIZE / 2; m > 0; m >>= 1) v += gs_shfl_xor(v, m);
     return v;
+}
+
+// Sum over the lanes whose lane index differs from this lane's only in the bits lo .. hi/2
+// (lo, hi powers of two, 1 <= lo <= hi <= GS_WARP_SIZE): within aligned groups of hi
+// lanes, over the lanes congruent modulo lo. A fixed butterfly (xor offsets hi/2 down to
+// lo), so every lane of a subgroup gets the same, bitwise reproducible result. Full-warp
+// shuffles: every lane of the warp must call it, with the same lo and hi (lanes without
+// work pass zero).
+template <typename A>
+__device__ __forceinline__ A gs_lanes_sum(A v, int lo, int hi) {
+    for (int m = hi >> 1; m >= lo; m >>= 1) v += gs_shfl_xor(v, m);
+    return v;
+}
+
+// Lanes that split p columns, VEC consecutive columns each: the smallest power of two
+// >= ceil(p / VEC), at least 1, at most GS_WARP_SIZE (wider rows come in tiles of
+// GS_WARP_SIZE * VEC columns). The kernels' sub-warp groups derive from it;
+// launch.column_lanes computes the same number for the grids.
+template <int VEC>
+__device__ __forceinline__ int gs_column_lanes(int p) {
+    const int need = p > 0 ? (p - 1) / VEC + 1 : 1;
+    int g = 1;
+    while (g < need && g < GS_WARP_SIZE) g <<= 1;
+    return g;
 }
 
 // This thread's lane, and the index of its warp in the whole (1-D) grid. Unsigned
