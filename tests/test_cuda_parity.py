@@ -136,3 +136,27 @@ def test_spspmm_structural_pattern_is_the_same_on_both_backends(rng):
     ones_b = np.zeros((k, n))
     ones_b[ib[0], ib[1]] = 1
     assert out["cpu"][0].shape[1] == int(((ones_a @ ones_b) > 0).sum())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_sparse_products_and_to_scipy(rng, dtype):
+    """cupyx holds no half precision: SpGEMM computes in float32, to_scipy widens."""
+    if dtype == "bfloat16":
+        ml_dtypes = pytest.importorskip("ml_dtypes")
+        dt = np.dtype(ml_dtypes.bfloat16)
+        if dt not in gs.backend.get_backend("cuda:0").supported_dtypes:
+            pytest.skip("this CuPy has no bfloat16")
+    else:
+        dt = np.dtype(np.float16)
+    ia, va = random_coo(rng, 40, 30, 200, np.float32)
+    ib, vb = random_coo(rng, 30, 20, 200, np.float32)
+    a = gs.sparse_coo_tensor(ia, va.astype(dt), (40, 30), device="cuda", requires_grad=True)
+    b = gs.sparse_coo_tensor(ib, vb.astype(dt), (30, 20), device="cuda", requires_grad=True)
+    c = gs.sparse.mm(a, b)
+    assert c.dtype == dt
+    c.values().sum().backward()
+    assert a.grad.dtype == dt and b.grad.dtype == dt
+    ref = (a.to_scipy().astype(np.float64) @ b.to_scipy().astype(np.float64)).toarray()
+    got = c.to_scipy().toarray().get()
+    assert a.to_scipy().dtype == np.float32
+    assert np.abs(got - ref).max() <= 1e-2 * max(1.0, np.abs(ref).max())

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ..backend import Array, CSRForm, get_backend
-from .pattern import CSRMatrix, Layout, Pattern
+from .pattern import CSRMatrix, Layout, Pattern, scipy_values
 
 
 class COOPattern(Pattern):
@@ -79,7 +79,8 @@ class COOPattern(Pattern):
     def to_scipy(self, values: Array) -> Any:
         self.prove()
         sparse = self.backend.sparse_module
-        return sparse.coo_matrix((values.copy(), (self.rows.copy(), self.cols.copy())),
+        return sparse.coo_matrix((scipy_values(values), (self.rows.copy(),
+                                                         self.cols.copy())),
                                  shape=self.shape)
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from ..backend import Array, CSRForm
 from . import coo
 from .coo import COOPattern
-from .pattern import Layout, Pattern
+from .pattern import Layout, Pattern, scipy_values
 
 
 class CSRPattern(Pattern):
@@ -71,8 +71,8 @@ class CSRPattern(Pattern):
     def to_scipy(self, values: Array) -> Any:
         self.prove()
         sparse = self.backend.sparse_module
-        return sparse.csr_matrix((values.copy(), self.col.copy(), self.crow.copy()),
-                                 shape=self.shape)
+        return sparse.csr_matrix((scipy_values(values), self.col.copy(),
+                                  self.crow.copy()), shape=self.shape)
 
 
 def from_row_sorted_coo(coo: Pattern) -> CSRPattern:

@@ -32,6 +32,14 @@ class Layout(enum.Enum):
         return f"gpu_sparse.{self.value}"
 
 
+def scipy_values(values: Array) -> Array:
+    """A copy of ``values`` in a dtype SciPy and cupyx sparse matrices hold: half
+    precision widened to float32, everything else as it is."""
+    if values.dtype.name in ("float16", "bfloat16"):
+        return values.astype("float32")
+    return values.copy()
+
+
 def conj(arr: Array) -> Array:
     """``conj(arr)``; the array itself when it is real (no copy)."""
     return arr.conj() if arr.dtype.kind == "c" else arr
@@ -214,7 +222,8 @@ class Pattern:
         raise NotImplementedError
 
     def to_scipy(self, values: Array) -> Any:
-        """A SciPy (CPU) or cupyx (CUDA) sparse matrix of this format holding copies."""
+        """A SciPy (CPU) or cupyx (CUDA) sparse matrix of this format holding copies.
+        float16/bfloat16 values come out as float32: neither sparse module holds them."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -167,7 +167,8 @@ def to_device(t: Tensor, device: Any) -> Tensor:
 def to_scipy(t: Tensor) -> Any:
     """The matrix as ``scipy.sparse`` (CPU) or ``cupyx.scipy.sparse`` (CUDA), with copies
     of the arrays: COO gives ``coo_matrix``, CSR ``csr_matrix``; dense tensors are refused
-    (RuntimeError). Not differentiable.
+    (RuntimeError). float16/bfloat16 values come out as float32 (neither SciPy nor cupyx
+    sparse matrices hold half precision). Not differentiable.
 
     Examples
     --------
