@@ -156,7 +156,7 @@ def test_half_sparse_products_and_to_scipy(rng, dtype):
     assert c.dtype == dt
     c.values().sum().backward()
     assert a.grad.dtype == dt and b.grad.dtype == dt
-    ref = (a.to_scipy().astype(np.float64) @ b.to_scipy().astype(np.float64)).toarray()
+    ref = (a.to_scipy().astype(np.float64) @ b.to_scipy().astype(np.float64)).toarray().get()
     got = c.to_scipy().toarray().get()
     assert a.to_scipy().dtype == np.float32
     assert np.abs(got - ref).max() <= 1e-2 * max(1.0, np.abs(ref).max())
