@@ -5,8 +5,9 @@ A small NumPy-backed stand-in for the parts of ``cupy``, ``cupyx.scipy.sparse`` 
 test, and ``gpu_sparse.cuda.backend`` is imported fresh against it (and removed again
 afterwards). The CUDA kernels are replaced by NumPy loops that record their launches, so
 each test can say which path ran: the cuSPARSE fallback per (dtype, index dtype), p == 1
-through our kernel, integer/bool coalescing, half SpGEMM in float32, the install advice
-of a failing compile, and the bfloat16 decision. Where a real CuPy is importable this
+through our kernel, the split (two-kernel) SpMM for long rows, integer/bool coalescing,
+half SpGEMM in float32, the install advice of a failing compile, and the bfloat16
+decision. Where a real CuPy is importable this
 module is skipped: the parity tests (tests/test_cuda_parity.py) run on the GPU instead.
 """
 
@@ -192,6 +193,7 @@ def _fake_cupyx_sparse(state):
 
 def _fake_kernel(state, kernel):
     """The launched kernel, as a NumPy loop that records the launch."""
+    fake_launch = state.mod.launch
 
     def spmm(grid, block, args):
         crow, col, vals, perm, b, c, out, n_rows, p, alpha, beta, has_perm, conj, use_c = (
@@ -202,6 +204,28 @@ def _fake_kernel(state, kernel):
                 v = vals[perm[k]] if has_perm else vals[k]
                 acc[i] += (np.conj(v) if conj else v) * b[col[k]]
         out[...] = alpha * acc + (beta * np.asarray(c) if use_c else 0)
+
+    def spmm_partial(grid, block, args):
+        crow, col, vals, perm, b, seg_off, seg_row, partial, n_seg, p, has_perm, conj = args
+        assert partial.shape == (int(n_seg), int(p))
+        assert partial.dtype == fake_launch.acc_dtype(vals.dtype)  # float32 for halves
+        seg = fake_launch.SPMM_SEGMENT
+        for s in range(int(n_seg)):
+            i = int(seg_row[s])
+            k0 = int(crow[i]) + (s - int(seg_off[i])) * seg
+            acc = np.zeros(int(p), partial.dtype)
+            for k in range(k0, min(k0 + seg, int(crow[i + 1]))):
+                v = vals[perm[k]] if has_perm else vals[k]
+                acc += (np.conj(v) if conj else v) * b[col[k]]
+            partial[s] = acc
+
+    def spmm_combine(grid, block, args):
+        seg_off, partial, c, out, n_rows, p, alpha, beta, use_c = args
+        for i in range(int(n_rows)):
+            acc = np.zeros(int(p), partial.dtype)
+            for s in range(int(seg_off[i]), int(seg_off[i + 1])):  # in segment order
+                acc = acc + partial[s]
+            out[i] = alpha * acc + (beta * np.asarray(c[i]) if use_c else 0)
 
     def segment_sum(grid, block, args):
         order, starts, n_seg, nnz, vals, out = args
@@ -221,7 +245,10 @@ def _fake_kernel(state, kernel):
     def launch(grid, block, args):
         assert isinstance(grid, tuple) and isinstance(block, tuple)
         state.kernel_calls.append(kernel.expression)
-        body = (spmm if "spmm" in kernel.expression else
+        name = kernel.expression.split("<")[0]
+        body = (spmm_partial if name.endswith("_partial") else
+                spmm_combine if name.endswith("_combine") else
+                spmm if "spmm" in kernel.expression else
                 sddmm if "sddmm" in kernel.expression else segment_sum)
         body(grid, block, args)
 
@@ -494,3 +521,81 @@ def test_csr_sddmm_expands_rows_once_per_pattern(fake, rng, monkeypatch):
         got = backend.sddmm(None, col_w, _w(a), _w(b), crow=crow_w)
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
     assert len(calls) == 1
+
+
+# ---- the split SpMM: long rows cut into segments ---------------------------------------
+def _long_row_csr(rng, m, n, long_len, dtype, index_dtype):
+    """A CSR pattern of m rows with ~3 nonzeros each (some empty) plus row 2 of
+    ``long_len``, unsorted columns with repeats."""
+    lengths = rng.integers(0, 6, m)
+    lengths[2] = long_len
+    crow = np.concatenate([[0], np.cumsum(lengths)]).astype(index_dtype)
+    nnz = int(crow[-1])
+    cols = rng.integers(0, n, nnz).astype(index_dtype)
+    vals = rng.standard_normal(nnz).astype(dtype)
+    return crow, cols, vals
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_long_rows_take_the_split_path(fake, rng, monkeypatch, index_dtype):
+    monkeypatch.setenv("GPU_SPARSE_CUDA_SPMM", "kernel")
+    backend = fake.mod.CuPyBackend(0)
+    launch = fake.mod.launch
+    threshold = launch.SPMM_SPLIT_SEGMENTS * launch.SPMM_SEGMENT
+    m, n, p = 9, 40, 3
+    lookups = []
+    keep = []  # the row pointers stay alive: the cache is keyed by id(crow)
+    real = backend._spmm_segments
+    monkeypatch.setattr(backend, "_spmm_segments",
+                        lambda c, nnz: lookups.append(id(c)) or real(c, nnz))
+    for long_len, split in ((threshold - 1, False), (threshold, True),
+                            (2 * threshold + 77, True)):
+        crow, col, vals = _long_row_csr(rng, m, n, long_len, np.float64, index_dtype)
+        b = rng.standard_normal((n, p))
+        c = rng.standard_normal((m, p))
+        want = 2 * (sp.csr_matrix((vals, col, crow), shape=(m, n)) @ b) + 0.5 * c
+        crow_w = _w(crow)
+        keep.append(crow_w)
+        for _ in range(2):  # the second call reuses the cached decision
+            got = backend.spmm(crow_w, _w(col), _w(vals), _w(b), alpha=2, beta=0.5,
+                               c=_w(c))
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+            names = [e.split("<")[0] for e in fake.kernel_calls]
+            fake.kernel_calls.clear()
+            if split:
+                assert names == [launch.SPMM_PARTIAL, launch.SPMM_COMBINE]
+            else:
+                assert names == [launch.SPMM]
+        segments = backend._segments_cache[id(crow_w)][2]
+        assert (segments is not None) is split
+        if split:
+            seg_off, seg_row, n_seg = segments
+            lengths = np.diff(crow)
+            counts = [launch.spmm_segments(int(x)) for x in lengths]
+            np.testing.assert_array_equal(np.asarray(seg_off), np.cumsum([0] + counts))
+            np.testing.assert_array_equal(np.asarray(seg_row),
+                                          np.repeat(np.arange(m), counts))
+            assert n_seg == sum(counts) and seg_off.dtype == np.dtype(index_dtype)
+    assert len(lookups) == 6  # looked up on every call ...
+    assert len(backend._segments_cache) == 3  # ... computed once per pattern
+
+
+def test_split_path_with_perm_conj_and_float16(fake, rng):
+    """Half values (always our kernels), entries reached through perm, conjugated: the
+    segments are summed in float32, each row's in segment order."""
+    backend = fake.mod.CuPyBackend(0)
+    m, n, p = 5, 30, 8
+    launch = fake.mod.launch
+    crow, col, vals = _long_row_csr(rng, m, n, launch.SPMM_SPLIT_SEGMENTS
+                                    * launch.SPMM_SEGMENT + 3, np.float16, np.int32)
+    perm = rng.permutation(col.shape[0]).astype(np.int32)
+    b = rng.standard_normal((n, p)).astype(np.float16)
+    got = backend.spmm(_w(crow), _w(col), _w(vals), _w(b), alpha=1.5, perm=_w(perm),
+                       conj=True)
+    assert got.dtype == np.float16
+    assert [e.split("<")[0] for e in fake.kernel_calls] == [launch.SPMM_PARTIAL,
+                                                             launch.SPMM_COMBINE]
+    a = sp.csr_matrix((vals[perm].astype(np.float64), col, crow), shape=(m, n))
+    want = 1.5 * (a @ b.astype(np.float64))
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=2e-2,
+                               atol=2e-1)

@@ -16,7 +16,11 @@ instantiation, each case on some value/index type, the small-p sweep across the 
 group sizes on every value type); ``GPU_SPARSE_HOST_FULL=1`` runs every case on every
 value and index type, and the float16/bfloat16 instantiations where the CUDA headers
 (``cuda_fp16.h``) are found (bfloat16 also needs ``ml_dtypes``, through which ``launch``
-names it). Self-checks prove the shim and the sanitizers catch a partial warp,
+names it). The split SpMM runs its two kernels back to back, the combine reading the
+partial sums the first wrote (``"from"`` in the plan), on a power-law pattern with a row
+of several thousand nonzeros: the partial sums and the result against float64, and the
+result bit for bit against the partial sums added in segment order on the host.
+Self-checks prove the shim and the sanitizers catch a partial warp,
 divergent shuffle sites, an out-of-bounds read and a misaligned vector load.
 """
 
@@ -157,13 +161,17 @@ class Plan:
         self.data: dict[str, np.ndarray] = {}
         self.checks: dict[str, dict] = {}
         self.used: set[str] = set()
+        #: checks run on the outputs (the loaded out.npz) after the reference checks
+        self.post: list[Any] = []
 
     def add(self, name: str, kernel: launch.Kernel | str, grid: int,
             buffers: dict[str, tuple], args: list, expect: dict[str, tuple],
-            runs: int = 2, lib_key: Any = None) -> None:
+            runs: int = 2, lib_key: Any = None,
+            chain: dict[str, tuple[str, str]] | None = None) -> str:
         """``buffers``: name -> (array or None, nbytes, offset bytes); an array of None is
         uninitialised memory. ``expect``: output name -> (storage dtype, reference,
-        tolerance, to_float)."""
+        tolerance, to_float). ``chain``: buffer name -> (id of an earlier launch, one of
+        its outputs) the buffer starts as, run by run. Returns this launch's id."""
         if isinstance(kernel, launch.Kernel):
             lib = self.libs[(kernel.source, kernel.half)]
             expression = kernel.expression
@@ -179,11 +187,15 @@ class Plan:
                 self.data[key] = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
                 assert self.data[key].nbytes == nbytes, (name, b)
             spec[b] = {"key": key, "nbytes": int(nbytes), "offset": int(offset)}
+        for b, source in (chain or {}).items():
+            assert spec[b]["key"] is None and source[0] in self.checks, (name, b)
+            spec[b]["from"] = list(source)
         self.items.append({"id": name, "lib": str(lib.path), "entry": lib.entry[expression],
                            "expression": expression, "grid": int(grid),
                            "block": launch.BLOCK[0], "buffers": spec, "args": args,
                            "outputs": sorted(expect), "runs": runs})
         self.checks[name] = expect
+        return name
 
     def run(self, tmp_path: pathlib.Path) -> subprocess.CompletedProcess:
         plan = tmp_path / "plan.json"
@@ -213,6 +225,8 @@ class Plan:
                     f"{name} ({item['expression']}): {int(bad.sum())} of {ref.size} wrong, "
                     f"first at {np.argwhere(bad)[0].tolist()}: got {got[bad][0]!r}, "
                     f"expected {ref[bad][0]!r} (tolerance {tol[bad][0]:.3g})")
+        for fn in self.post:
+            fn(out)
         return len(self.items)
 
 
@@ -407,6 +421,147 @@ def _spmm(plan: Plan, case: str, vt: VT, index: str, rng) -> None:
              {"out": (vt.storage, ref, vt.tol(terms, mag, ref), vt.load)})
 
 
+# ---- split SpMM (two passes: partial sums per segment, then in-order combine) --------
+# name -> (p, use_c, unsorted entries (a perm), conj) on one power-law pattern with a row
+# of several thousand nonzeros (SPLIT_LONG) and one of exactly two segments
+SPLIT_P = (1, 8, 33, 64)
+SPLIT_CASES: dict[str, tuple] = {
+    f"split_p{p}{'_c' if use_c else ''}": (p, use_c, p in (8, 33), p == 33)
+    for p in SPLIT_P for use_c in (False, True)}
+SPLIT_ROWS, SPLIT_COLS, SPLIT_BACKGROUND = 24, 50, 150
+SPLIT_LONG = 11 * launch.SPMM_SEGMENT + 184  # 12 segments, the last one short
+# without GPU_SPARSE_HOST_FULL: on every value type, these four, which launch both
+# vector widths and both index types of the partial kernel and both combines
+SPLIT_DEFAULT = (("split_p1", "int32"), ("split_p8_c", "int64"), ("split_p33_c", "int64"),
+                 ("split_p64", "int32"))
+
+
+def _split_pattern(rng) -> tuple[np.ndarray, np.ndarray]:
+    """COO rows and columns: power-law background, row 5 of SPLIT_LONG nonzeros, row 17
+    of exactly two segments, some empty rows."""
+    rows, cols = _coo(rng, SPLIT_ROWS, SPLIT_COLS, SPLIT_BACKGROUND, "powerlaw")
+    keep = (rows != 5) & (rows != 17)
+    rows = np.concatenate([rows[keep], np.full(SPLIT_LONG, 5),
+                           np.full(2 * launch.SPMM_SEGMENT, 17)])
+    cols = np.concatenate([cols[keep], rng.integers(0, SPLIT_COLS, SPLIT_LONG
+                                                     + 2 * launch.SPMM_SEGMENT)])
+    order = np.argsort(rows, kind="stable")
+    return rows[order], cols[order]
+
+
+def _mul(a: Any, z: np.ndarray) -> np.ndarray:
+    """``a * z`` as common.cuh computes it: for complex values each real product rounded
+    to the real type, ``(a.re z.re - a.im z.im, a.re z.im + a.im z.re)`` (NumPy's complex
+    product may round otherwise)."""
+    if z.dtype.kind != "c":
+        return a * z
+    re = a.real * z.real - a.imag * z.imag
+    im = a.real * z.imag + a.imag * z.real
+    out = np.empty(z.shape, z.dtype)
+    out.real, out.imag = re, im
+    return out
+
+
+def _spmm_split(plan: Plan, case: str, vt: VT, index: str, rng) -> None:
+    """The backend's split path, both kernels, the second reading what the first wrote:
+    the partial sums against float64 segment sums, the result against the float64
+    product and, bitwise, against the partial sums added in segment order on the host."""
+    p, use_c, unsorted, conj = SPLIT_CASES[case]
+    n_rows = SPLIT_ROWS
+    rows, cols = _split_pattern(rng)
+    nnz = rows.shape[0]
+    if unsorted:  # entries in a random storage order: the CSR form needs perm
+        shuffle = rng.permutation(nnz)
+        rows, cols = rows[shuffle], cols[shuffle]
+    vals_s, vals = vt.random(rng, nnz)
+    b_s, b = vt.random(rng, (SPLIT_COLS, p))
+    c_s, c = vt.random(rng, (n_rows, p))
+    idx = np.dtype(index)
+    perm = np.argsort(rows, kind="stable") if unsorted else np.arange(nnz)
+    srows = rows[perm]
+    crow = np.searchsorted(srows, np.arange(n_rows + 1), side="left").astype(idx)
+    col = cols[perm].astype(idx)
+    # the backend's _spmm_segments
+    lengths = np.diff(crow.astype(np.int64))
+    assert launch.spmm_split(int(lengths.max()))
+    counts = np.array([launch.spmm_segments(int(n)) for n in lengths])
+    seg_off = np.concatenate([[0], np.cumsum(counts)]).astype(idx)
+    n_seg = int(seg_off[-1])
+    seg_row = np.repeat(np.arange(n_rows), counts).astype(idx)
+    alpha, beta = vt.scalars(use_c)
+    acc = vt.acc
+    vec = launch.vec_width(vt.dtype, p, launch.aligned(64))  # b only, as the backend
+    # pass 1: partial sums, in the accumulator dtype
+    v = np.conj(vals) if conj else vals
+    seg = launch.SPMM_SEGMENT
+    pref = np.zeros((n_seg, p), dtype=c.dtype)
+    pmag = np.zeros((n_seg, p))
+    for s in range(n_seg):
+        i = int(seg_row[s])
+        k0 = int(crow[i]) + (s - int(seg_off[i])) * seg
+        ks = perm[k0:min(k0 + seg, int(crow[i + 1]))]
+        pref[s] = (v[ks, None] * b[cols[ks]]).sum(axis=0)
+        pmag[s] = (np.abs(v[ks])[:, None] * np.abs(b[cols[ks]])).sum(axis=0)
+    buffers = {"crow": (crow, crow.nbytes, 0), "col": (col, col.nbytes, 0),
+               "vals": (vals_s, vals_s.nbytes, 0), "b": (b_s, b_s.nbytes, 0),
+               "seg_off": (seg_off, seg_off.nbytes, 0), "seg_row": (seg_row, seg_row.nbytes, 0),
+               "partial": (None, n_seg * p * acc.itemsize, 0)}
+    perm_arg = ["buf", "crow"]
+    if unsorted:
+        perm_i = perm.astype(idx)
+        buffers["perm"] = (perm_i, perm_i.nbytes, 0)
+        perm_arg = ["buf", "perm"]
+    args = [["buf", "crow"], ["buf", "col"], ["buf", "vals"], perm_arg, ["buf", "b"],
+            ["buf", "seg_off"], ["buf", "seg_row"], ["buf", "partial"],
+            _hex(np.int64(n_seg)), _hex(np.int32(p)), _hex(np.int32(unsorted)),
+            _hex(np.int32(conj))]
+    wide = np.complex128 if vt.complex else np.float64
+    ptol = VT(acc.name).tol(seg + 2, pmag, pref)
+    pid = plan.add(f"spmm-{case}-partial-{vt.name}-{index}",
+                   launch.spmm_partial_kernel(vt.dtype, index, vec),
+                   launch.spmm_partial_blocks(n_seg, p, vec), buffers, args,
+                   {"partial": (acc, pref, ptol, lambda x: x.astype(wide))})
+    # pass 2: segments added in order, alpha, beta * c (c is out)
+    buffers = {"seg_off": (seg_off, seg_off.nbytes, 0),
+               "partial": (None, n_seg * p * acc.itemsize, 0),
+               "out": (c_s if use_c else None, n_rows * p * vt.itemsize, 0)}
+    args = [["buf", "seg_off"], ["buf", "partial"], ["buf", "out"], ["buf", "out"],
+            _hex(np.int64(n_rows)), _hex(np.int32(p)), _hex(acc.type(alpha)),
+            _hex(acc.type(beta)), _hex(np.int32(use_c))]
+    ref = np.zeros((n_rows, p), dtype=c.dtype)
+    mag = np.zeros((n_rows, p))
+    np.add.at(ref, rows, v[:, None] * b[cols])
+    np.add.at(mag, rows, np.abs(v)[:, None] * np.abs(b[cols]))
+    ref = alpha * ref + (beta * c if use_c else 0)
+    mag = abs(alpha) * mag + (abs(beta) * np.abs(c) if use_c else 0)
+    terms = int(lengths.max()) + 2
+    cid = plan.add(f"spmm-{case}-combine-{vt.name}-{index}",
+                   launch.spmm_combine_kernel(vt.dtype, index),
+                   launch.spmm_combine_blocks(n_rows, p), buffers, args,
+                   {"out": (vt.storage, ref, vt.tol(terms, mag, ref), vt.load)},
+                   chain={"partial": (pid, "partial")})
+    c_acc = c.astype(acc)  # c as the kernel loads it (exact: c holds stored values)
+
+    def in_order(out) -> None:
+        """The combine is the partial sums of each row added in segment order, then
+        alpha and beta * c, in the accumulator dtype: bit for bit."""
+        part = out[f"{pid}/0/partial"].view(acc).reshape(n_seg, p)
+        total = np.zeros((n_rows, p), dtype=acc)
+        for i in range(n_rows):
+            for s in range(int(seg_off[i]), int(seg_off[i + 1])):
+                total[i] = total[i] + part[s]
+        res = _mul(acc.type(alpha), total)
+        if use_c:
+            res = res + _mul(acc.type(beta), c_acc)
+        got = out[f"{cid}/0/out"].view(vt.storage).reshape(n_rows, p)
+        want = vt.store(res)
+        assert got.tobytes() == want.tobytes(), (
+            f"{cid}: not the segments added in order "
+            f"({int((got != want).sum())} of {got.size} differ)")
+
+    plan.post.append(in_order)
+
+
 # ---- SDDMM --------------------------------------------------------------------------
 # name -> (m, n, p, nnz, pattern, use_c, conj_b, misaligned)
 SDDMM_CASES: dict[str, tuple] = {
@@ -545,11 +700,22 @@ FAMILIES = {
 }
 
 
+def _split_selection(values: list[str]) -> list[tuple[str, str, str]]:
+    """(case, value, index) of the split SpMM to run: every case on every combination
+    with GPU_SPARSE_HOST_FULL, otherwise SPLIT_DEFAULT on every value type."""
+    if FULL:
+        return [(case, v, i) for case in SPLIT_CASES for v in values for i in INDICES]
+    return [(case, v, i) for v in values for case, i in SPLIT_DEFAULT]
+
+
 def _fill(plan: Plan, source: str, values: list[str]) -> None:
     cases, always, with_index, fn = FAMILIES[source]
     rng = np.random.default_rng(20240601)
     for case, combo in _selection(list(cases), _combos(values, with_index), always):
         fn(plan, case, VT(combo[0]), *combo[1:], rng)
+    if source == "spmm.cu":
+        for case, value, index in _split_selection(values):
+            _spmm_split(plan, case, VT(value), index, rng)
 
 
 @pytest.mark.parametrize("source", list(FAMILIES))

@@ -76,7 +76,7 @@ def test_compile_options():
     opts = launch.compile_options(False)
     assert "-DGS_WARP_SIZE=32" in opts and "-DGS_SDDMM_CHUNK=32" in opts
     assert "-DGS_THREADS_PER_BLOCK=256" in opts and "-DGS_SDDMM_TILES=2" in opts
-    assert "-DGS_SPMM_MIN_GROUP=4" in opts
+    assert "-DGS_SPMM_MIN_GROUP=4" in opts and "-DGS_SPMM_SEGMENT=256" in opts
     assert "-DGPU_SPARSE_HALF" not in opts
     assert launch.compile_options(True) == opts + ("-DGPU_SPARSE_HALF",)
 
@@ -139,6 +139,14 @@ def test_launch_geometry():
     # p = 33 (vec 1): a whole warp per row, 2 tiles
     assert launch.spmm_tiles(33, 1) == 2 and launch.spmm_warps(5, 33, 1) == 10
     assert launch.spmm_blocks(1, 0, 1) == 1  # never an empty grid
+    # split SpMM: segments of 256 nonzeros, taken when the longest row has >= 4 of them;
+    # segments map like rows, the combine runs one thread per output element
+    assert (launch.SPMM_SEGMENT, launch.SPMM_SPLIT_SEGMENTS) == (256, 4)
+    assert not launch.spmm_split(1023) and launch.spmm_split(1024)
+    assert [launch.spmm_segments(n) for n in (0, 1, 256, 257, 3000)] == [0, 1, 1, 2, 12]
+    assert launch.spmm_partial_blocks(37, 1, 1) == launch.spmm_blocks(37, 1, 1) == 1
+    assert launch.spmm_partial_blocks(100, 64, 1) == 25  # 2 tiles: 200 warps
+    assert launch.spmm_combine_blocks(3, 33) == 1 and launch.spmm_combine_blocks(9, 64) == 3
     assert launch.vec_width(np.complex128, 64, True) == 1  # 16 bytes already
     assert launch.vec_width(np.complex64, 64, True) == 2
     # segment sum: one thread per segment
@@ -165,9 +173,17 @@ def test_launch_templates():
     assert launch.segment_sum_kernel(np.float64).expression == "gpu_sparse_segment_sum<double>"
     # what the backend can ask for is among the compiled instantiations
     assert k in launch.instantiations(True) and k not in launch.instantiations(False)
-    # 4 value types x 2 kernels x 2 index types x 2 widths (1 for complex128) + 4 sums
-    assert len(launch.instantiations(False)) == 3 * 8 + 4 + 4
-    assert len(launch.instantiations(True)) == 5 * 8 + 4 + 6
+    # 4 value types x 3 kernels (SpMM, split SpMM partial, SDDMM) x 2 index types x 2
+    # widths (1 for complex128) + the split SpMM combine per value and index type + sums
+    assert len(launch.instantiations(False)) == 3 * 12 + 6 + 4 * 2 + 4
+    assert len(launch.instantiations(True)) == 5 * 12 + 6 + 6 * 2 + 6
+    k = launch.spmm_partial_kernel(np.float16, np.int64, 8)
+    assert k == launch.Kernel("spmm.cu", "gpu_sparse_spmm_csr_partial<__half, long long, 8>",
+                              True)
+    assert k in launch.instantiations(True) and k not in launch.instantiations(False)
+    k = launch.spmm_combine_kernel(np.complex128, np.int32)
+    assert k == launch.Kernel("spmm.cu", "gpu_sparse_spmm_csr_combine<gs_c128, int>", False)
+    assert k in launch.instantiations(False)
 
 
 def test_launch_bfloat16():

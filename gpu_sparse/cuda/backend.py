@@ -103,6 +103,8 @@ class CuPyBackend:
         self._cusparse_ok: dict[tuple[np.dtype, np.dtype], bool] = {}
         # id(crow) -> (weakref to crow, row of each entry), for CSR SDDMM
         self._rows_cache: dict[int, tuple[Any, Array]] = {}
+        # id(crow) -> (weakref to crow, nnz, row segments or None), for SpMM's long rows
+        self._segments_cache: dict[int, tuple[Any, int, Any]] = {}
 
     def _device(self):
         return cupy.cuda.Device(self._device_id)
@@ -304,20 +306,73 @@ class CuPyBackend:
             return out
 
     def _spmm_kernel(self, crow, col, values, perm, conj, b, out, alpha, beta, use_c):
-        """``out = alpha * op(S) @ b + beta * out`` with gpu_sparse's kernel (``out``
-        holds ``c`` when ``use_c``; the kernel reads it before writing)."""
+        """``out = alpha * op(S) @ b + beta * out`` with gpu_sparse's kernels (``out``
+        holds ``c`` when ``use_c``; the kernels read it before writing).
+
+        One pass (``gpu_sparse_spmm_csr``) unless the pattern has a row long enough for
+        ``launch.spmm_split``; then every row is cut into segments of
+        ``launch.SPMM_SEGMENT`` nonzeros, summed separately into a scratch buffer in the
+        accumulator dtype and added in segment order (``gpu_sparse_spmm_csr_partial``,
+        ``gpu_sparse_spmm_csr_combine``). Both paths are bitwise deterministic, and the
+        choice depends on the pattern only (:meth:`_spmm_segments`)."""
         dt = values.dtype
         n_rows, p = out.shape
-        vec = launch.vec_width(dt, p, launch.aligned(b.data.ptr, out.data.ptr))
-        ker = kernels.get_kernel(launch.spmm_kernel(dt, crow.dtype, vec))
         acc = launch.acc_dtype(dt)
+        col = col.astype(crow.dtype, copy=False)
+        vals = cupy.ascontiguousarray(values)
         # perm comes in the pattern's index dtype already: no per-call copy
         perm_arg = perm.astype(crow.dtype, copy=False) if perm is not None else crow
-        ker((launch.spmm_blocks(n_rows, p, vec),), launch.BLOCK,
-            (crow, col.astype(crow.dtype, copy=False), cupy.ascontiguousarray(values),
-             perm_arg, b, out, out, np.int64(n_rows), np.int32(p), acc.type(alpha),
-             acc.type(beta), np.int32(perm is not None), np.int32(bool(conj)),
-             np.int32(use_c)))
+        flags = (np.int32(perm is not None), np.int32(bool(conj)))
+        segments = self._spmm_segments(crow, col.shape[0])
+        if segments is None:
+            vec = launch.vec_width(dt, p, launch.aligned(b.data.ptr, out.data.ptr))
+            ker = kernels.get_kernel(launch.spmm_kernel(dt, crow.dtype, vec))
+            ker((launch.spmm_blocks(n_rows, p, vec),), launch.BLOCK,
+                (crow, col, vals, perm_arg, b, out, out, np.int64(n_rows), np.int32(p),
+                 acc.type(alpha), acc.type(beta), *flags, np.int32(use_c)))
+            return
+        seg_off, seg_row, n_seg = segments
+        # the partial sums are written element by element: only b's loads are vectors
+        vec = launch.vec_width(dt, p, launch.aligned(b.data.ptr))
+        partial = cupy.empty((n_seg, p), dtype=acc)
+        ker = kernels.get_kernel(launch.spmm_partial_kernel(dt, crow.dtype, vec))
+        ker((launch.spmm_partial_blocks(n_seg, p, vec),), launch.BLOCK,
+            (crow, col, vals, perm_arg, b, seg_off, seg_row, partial, np.int64(n_seg),
+             np.int32(p), *flags))
+        ker = kernels.get_kernel(launch.spmm_combine_kernel(dt, crow.dtype))
+        ker((launch.spmm_combine_blocks(n_rows, p),), launch.BLOCK,
+            (seg_off, partial, out, out, np.int64(n_rows), np.int32(p), acc.type(alpha),
+             acc.type(beta), np.int32(use_c)))
+
+    def _spmm_segments(self, crow: Array, nnz: int) -> tuple[Array, Array, int] | None:
+        """The split SpMM's segments of a CSR pattern, or None when ``launch.spmm_split``
+        says one pass suffices: ``(seg_off, seg_row, n_seg)``, ``seg_off`` (n_rows + 1,)
+        the exclusive cumulative sum of ``launch.spmm_segments`` of each row and
+        ``seg_row`` (n_seg,) the row of each segment, in ``crow``'s dtype.
+
+        Computed on the device (the longest row costs one reduction and a transfer) and
+        kept per row-pointer array, weakly, as :meth:`_pattern_rows` keeps rows."""
+        cache = self._segments_cache
+        key = id(crow)
+        hit = cache.get(key)
+        if hit is not None and hit[0]() is crow and hit[1] == nnz:
+            return hit[2]
+        with self._device():
+            lengths = crow[1:] - crow[:-1]
+            longest = int(lengths.max()) if lengths.shape[0] else 0
+            segments = None
+            if launch.spmm_split(longest):
+                seg = launch.SPMM_SEGMENT
+                seg_off = cupy.zeros(crow.shape[0], dtype=crow.dtype)
+                # ceil(n / seg), 0 for an empty row; never above n (no int32 overflow)
+                seg_off[1:] = cupy.cumsum((lengths - 1) // seg + 1, dtype=crow.dtype)
+                n_seg = int(seg_off[-1])
+                segments = (seg_off, self._csr_rows(seg_off, n_seg), n_seg)
+        if len(cache) > 64:  # drop entries whose pattern is gone
+            cache = {k: v for k, v in cache.items() if v[0]() is not None}
+            self._segments_cache = cache
+        cache[key] = (weakref.ref(crow), nnz, segments)
+        return segments
 
     def sddmm(self, rows: Array | None, cols: Array, a: Array, b: Array, *,
               alpha: Any = 1, beta: Any = 0, c: Array | None = None,

@@ -19,6 +19,12 @@ products give each row (SpMM) or nonzero (SDDMM) a sub-warp group of lanes sized
   times :func:`spmm_tiles` column tiles of ``C * vec`` columns; each lane owns ``vec``
   consecutive output columns. When ``G > C`` the ``G // C`` lanes of a column split the
   row's nonzeros (every ``G // C``-th) and add their sums by a fixed butterfly.
+* Split SpMM, for patterns with a row of at least :data:`SPMM_SPLIT_SEGMENTS` segments
+  (:func:`spmm_split`): every row is cut into fixed segments of :data:`SPMM_SEGMENT`
+  nonzeros (the last one shorter); ``gpu_sparse_spmm_csr_partial`` maps segments the way
+  the single pass maps rows (:func:`spmm_partial_blocks`) and writes one partial sum per
+  (segment, column) to a scratch buffer, then ``gpu_sparse_spmm_csr_combine`` (one thread
+  per output element, :func:`spmm_combine_blocks`) adds a row's segments in segment order.
 * SDDMM (``gpu_sparse_sddmm_coo``): one warp per :data:`SDDMM_CHUNK` consecutive
   nonzeros (the grid depends on ``nnz`` only); inside it groups of ``C`` lanes
   (:func:`sddmm_group`) take ``WARP_SIZE // C`` nonzeros at a time, each group a
@@ -54,6 +60,13 @@ SDDMM_TILES = 2
 #: Fewest lanes per SpMM row group: with fewer column lanes (``p <= 2 * vec``), the
 #: spare lanes of the group split the row's nonzeros (a power of two <= WARP_SIZE).
 SPMM_MIN_GROUP = 4
+#: Nonzeros per segment of the split SpMM: a row of ``n`` nonzeros is cut into
+#: ``ceil(n / SPMM_SEGMENT)`` segments of consecutive nonzeros (storage order), each summed
+#: by one sub-warp group like a row of the single pass.
+SPMM_SEGMENT = 256
+#: The split SpMM runs when the longest row has at least this many segments
+#: (``SPMM_SPLIT_SEGMENTS * SPMM_SEGMENT`` nonzeros; :func:`spmm_split`).
+SPMM_SPLIT_SEGMENTS = 4
 #: Bytes of one vector load or store (the widest single memory instruction per thread).
 LOAD_BYTES = 16
 
@@ -63,9 +76,13 @@ BLOCK: tuple[int] = (THREADS_PER_BLOCK,)
 #: The kernel templates.
 SPMM = "gpu_sparse_spmm_csr"
 SDDMM = "gpu_sparse_sddmm_coo"
+SPMM_PARTIAL = "gpu_sparse_spmm_csr_partial"
+SPMM_COMBINE = "gpu_sparse_spmm_csr_combine"
 SEGMENT_SUM = "gpu_sparse_segment_sum"
 #: Kernel template -> its source file under ``gpu_sparse/cuda/kernels``.
-SOURCES: dict[str, str] = {SPMM: "spmm.cu", SDDMM: "sddmm.cu", SEGMENT_SUM: "segment.cu"}
+SOURCES: dict[str, str] = {SPMM: "spmm.cu", SPMM_PARTIAL: "spmm.cu",
+                           SPMM_COMBINE: "spmm.cu", SDDMM: "sddmm.cu",
+                           SEGMENT_SUM: "segment.cu"}
 
 #: NumPy dtype name -> (CUDA C++ value type, size in bytes). Keyed by name so that
 #: bfloat16 (an ``ml_dtypes`` dtype, not a NumPy one) needs no import here.
@@ -245,6 +262,57 @@ def spmm_blocks(n_rows: int, p: int, vec: int) -> int:
     return blocks(spmm_warps(n_rows, p, vec) * WARP_SIZE)
 
 
+def spmm_split(max_row_nnz: int) -> bool:
+    """Whether the split (two-pass) SpMM runs for a pattern whose longest row has
+    ``max_row_nnz`` nonzeros: when that row has at least :data:`SPMM_SPLIT_SEGMENTS`
+    segments of :data:`SPMM_SEGMENT` nonzeros, which one sub-warp group would otherwise
+    walk alone. Depends on the pattern only, so a pattern always takes the same path.
+
+    Examples
+    --------
+    >>> spmm_split(1023), spmm_split(1024), spmm_split(5000)
+    (False, True, True)
+    """
+    return max_row_nnz >= SPMM_SPLIT_SEGMENTS * SPMM_SEGMENT
+
+
+def spmm_segments(row_nnz: int) -> int:
+    """Segments of a row of ``row_nnz`` nonzeros in the split SpMM (0 for an empty row).
+
+    Examples
+    --------
+    >>> spmm_segments(0), spmm_segments(1), spmm_segments(256), spmm_segments(257)
+    (0, 1, 1, 2)
+    """
+    return _ceil_div(row_nnz, SPMM_SEGMENT)
+
+
+def spmm_partial_blocks(n_segments: int, p: int, vec: int) -> int:
+    """Grid size of the split SpMM's first kernel: segments take the place of rows in
+    :func:`spmm_blocks` (:func:`spmm_rows_per_warp` segments per warp, times the column
+    tiles).
+
+    Examples
+    --------
+    >>> spmm_partial_blocks(100, 64, 1)  # 1 segment per warp, 2 tiles: 200 warps
+    25
+    >>> spmm_partial_blocks(100, 1, 1)  # 8 segments per warp: 13 warps
+    2
+    """
+    return spmm_blocks(n_segments, p, vec)
+
+
+def spmm_combine_blocks(n_rows: int, p: int) -> int:
+    """Grid size of the split SpMM's second kernel: one thread per output element.
+
+    Examples
+    --------
+    >>> spmm_combine_blocks(1000, 64)  # 64000 threads
+    250
+    """
+    return blocks(n_rows * p)
+
+
 def sddmm_group(p: int, vec: int) -> int:
     """Lanes per nonzero of the SDDMM kernel (:func:`column_lanes`); a warp takes
     ``WARP_SIZE // sddmm_group(p, vec)`` nonzeros of its chunk at a time."""
@@ -311,6 +379,7 @@ def compile_options(half: bool) -> tuple[str, ...]:
                f"-DGS_SDDMM_CHUNK={SDDMM_CHUNK}",
                f"-DGS_SDDMM_TILES={SDDMM_TILES}",
                f"-DGS_SPMM_MIN_GROUP={SPMM_MIN_GROUP}",
+               f"-DGS_SPMM_SEGMENT={SPMM_SEGMENT}",
                f"-DGS_LOAD_BYTES={LOAD_BYTES}")
     return options + (("-DGPU_SPARSE_HALF",) if half else ())
 
@@ -331,6 +400,29 @@ def spmm_kernel(dtype: Any, index_dtype: Any, vec: int) -> Kernel:
     return _kernel(SPMM, _value_name(dtype), index_type_name(index_dtype), str(vec))
 
 
+def spmm_partial_kernel(dtype: Any, index_dtype: Any, vec: int) -> Kernel:
+    """The split SpMM's first kernel (partial sums per segment).
+
+    Examples
+    --------
+    >>> spmm_partial_kernel(np.float64, np.int64, 2).expression
+    'gpu_sparse_spmm_csr_partial<double, long long, 2>'
+    """
+    return _kernel(SPMM_PARTIAL, _value_name(dtype), index_type_name(index_dtype),
+                   str(vec))
+
+
+def spmm_combine_kernel(dtype: Any, index_dtype: Any) -> Kernel:
+    """The split SpMM's second kernel (segments added in order, alpha, beta * c).
+
+    Examples
+    --------
+    >>> spmm_combine_kernel(np.float32, np.int32).expression
+    'gpu_sparse_spmm_csr_combine<float, int>'
+    """
+    return _kernel(SPMM_COMBINE, _value_name(dtype), index_type_name(index_dtype))
+
+
 def sddmm_kernel(dtype: Any, index_dtype: Any, vec: int) -> Kernel:
     """The SDDMM instantiation for values of ``dtype``, indices of ``index_dtype``."""
     return _kernel(SDDMM, _value_name(dtype), index_type_name(index_dtype), str(vec))
@@ -344,8 +436,9 @@ def segment_sum_kernel(dtype: Any) -> Kernel:
 def instantiations(half: bool) -> tuple[Kernel, ...]:
     """Every instantiation the backend may ask for (the half ones only when ``half``).
 
-    SpMM and SDDMM come in both index types and in vector widths 1 and
-    :func:`max_vec_width` (one of them when that is 1); the segment sum in every value
+    SpMM (single pass and the split one's partial kernel) and SDDMM come in both index
+    types and in vector widths 1 and :func:`max_vec_width` (one of them when that is 1);
+    the split SpMM's combine kernel in both index types; the segment sum in every value
     type.
     """
     out: list[Kernel] = []
@@ -353,8 +446,9 @@ def instantiations(half: bool) -> tuple[Kernel, ...]:
         if value in HALF_DTYPES and not half:
             continue
         vecs = sorted({1, _max_vec(itemsize)})
-        for template in (SPMM, SDDMM):
+        for template in (SPMM, SPMM_PARTIAL, SDDMM):
             for index in INDEX_TYPES.values():
                 out.extend(_kernel(template, value, index, str(v)) for v in vecs)
+        out.extend(_kernel(SPMM_COMBINE, value, index) for index in INDEX_TYPES.values())
         out.append(_kernel(SEGMENT_SUM, value))
     return tuple(out)

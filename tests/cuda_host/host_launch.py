@@ -10,9 +10,12 @@ the bytes of every initialised buffer. Each buffer is allocated with exactly its
 (an empty one is a null pointer, as CuPy's are), ``offset`` bytes into an allocation that
 starts on 64 bytes, so a view can start misaligned with its end still at the end of the
 allocation. Every launch runs ``runs`` times on fresh buffers; OUT (.npz) gets the bytes of
-each output after each run. A kernel that writes into an input, an argument whose size
-differs from the kernel's parameter, or any sanitizer report fails the process (non-zero
-exit, the reason on stderr); the last "gs_launch:" line on stderr names the launch.
+each output after each run. A buffer may instead start as an output of an earlier launch
+in the same run (``"from": [launch id, buffer]``, same number of runs), as a second
+kernel reads what a first one wrote on the device. A kernel that writes into an input, an
+argument whose size differs from the kernel's parameter, or any sanitizer report fails
+the process (non-zero exit, the reason on stderr); the last "gs_launch:" line on stderr
+names the launch.
 
 Only NumPy and ctypes here: nothing of gpu_sparse is imported under the preloaded ASan
 runtime.
@@ -94,7 +97,12 @@ def run(plan_path: str, data_path: str, out_path: str) -> int:
                 base = bases[bname] = alloc(offset + nbytes)
                 ptr = ptrs[bname] = base + offset
                 ctypes.memset(base, 0xA5, offset)
-                if spec["key"] is None:  # uninitialised device memory: NaN bytes
+                if spec.get("from") is not None:  # what an earlier launch wrote
+                    src = results[f"{spec['from'][0]}/{r}/{spec['from'][1]}"]
+                    if src.nbytes != nbytes:
+                        _fail(f"{name}: buffer {bname} has {src.nbytes} bytes, not {nbytes}")
+                    ctypes.memmove(ptr, src.ctypes.data, nbytes)
+                elif spec["key"] is None:  # uninitialised device memory: NaN bytes
                     ctypes.memset(ptr, 0xFF, nbytes)
                 else:
                     src = np.ascontiguousarray(data[spec["key"]])
@@ -121,8 +129,12 @@ def run(plan_path: str, data_path: str, out_path: str) -> int:
                 got = _read(ptrs[bname], spec["nbytes"])
                 if bname in item["outputs"]:
                     results[f"{name}/{r}/{bname}"] = got
-                elif spec["key"] is not None and not np.array_equal(got, data[spec["key"]]):
-                    _fail(f"{name}: the kernel wrote into its input {bname}")
+                else:
+                    source = spec.get("from")
+                    before = (data[spec["key"]] if spec["key"] is not None else
+                              results[f"{source[0]}/{r}/{source[1]}"] if source else None)
+                    if before is not None and not np.array_equal(got, before):
+                        _fail(f"{name}: the kernel wrote into its input {bname}")
                 if bname in bases and (_read(bases[bname], spec["offset"]) != 0xA5).any():
                     _fail(f"{name}: the kernel wrote in front of the view {bname}")
             for base in bases.values():

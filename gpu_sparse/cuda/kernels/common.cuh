@@ -14,6 +14,7 @@
 //   GS_SDDMM_CHUNK        nonzeros per SDDMM warp
 //   GS_SDDMM_TILES        column tiles an SDDMM warp keeps in registers
 //   GS_SPMM_MIN_GROUP     fewest lanes per SpMM row group (a power of two <= GS_WARP_SIZE)
+//   GS_SPMM_SEGMENT       nonzeros per segment of the split SpMM (spmm.cu)
 //   GS_LOAD_BYTES         bytes of one vector load (VEC * sizeof(T) when VEC > 1)
 #pragma once
 
@@ -32,6 +33,9 @@
 #if !defined(GS_SPMM_MIN_GROUP)
 #error "GS_SPMM_MIN_GROUP undefined: compile with gpu_sparse.cuda.launch.compile_options()"
 #endif
+#if !defined(GS_SPMM_SEGMENT)
+#error "GS_SPMM_SEGMENT undefined: compile with gpu_sparse.cuda.launch.compile_options()"
+#endif
 #if !defined(GS_LOAD_BYTES)
 #error "GS_LOAD_BYTES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
 #endif
@@ -48,6 +52,7 @@ static_assert(GS_SDDMM_CHUNK > 0 && GS_SDDMM_TILES > 0, "empty SDDMM chunk or ti
 static_assert(GS_SPMM_MIN_GROUP >= 1 && GS_SPMM_MIN_GROUP <= GS_WARP_SIZE &&
                   (GS_SPMM_MIN_GROUP & (GS_SPMM_MIN_GROUP - 1)) == 0,
               "GS_SPMM_MIN_GROUP must be a power of two in [1, GS_WARP_SIZE]");
+static_assert(GS_SPMM_SEGMENT > 0, "empty SpMM segment");
 
 #ifdef GPU_SPARSE_HALF
 #include <cuda_fp16.h>
