@@ -9,13 +9,19 @@ Each kernel is a contract on raw arrays, like SciPy's ``sparsetools``:
   (float32, float64, complex64, complex128); dense operands are C-contiguous.
 
 Kernels are compiled on first use for each dtype combination and cached on disk
-(``cache=True``: ``__pycache__`` beside this file), so later processes load them.
+(``__pycache__`` beside this file, or a per-user directory when that one is read-only:
+``_cache.py``), so later processes load them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from ._cache import kernel_cache
+
+# a disk cache only where numba has somewhere to write (a read-only install must import)
+_CACHE = kernel_cache()
 
 # Reassociation lets LLVM vectorise the dot product of SDDMM; the order is still fixed at
 # compile time, so results stay deterministic run to run. No nnan/ninf: NaN must propagate.
@@ -28,7 +34,7 @@ def _value(vals, conj, k):
     return np.conj(v) if conj else v
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def spmm_csr(bounds, crow, col, vals, conj, b, alpha, beta, c, use_c, out):
     """out[i, :] = alpha * sum_k op(vals[k]) * b[col[k], :] + beta * c[i, :].
 
@@ -101,7 +107,7 @@ def _dot(a, i, b, j, p, conj_b, zero):
     return s
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath=_DOT_MATH)
+@njit(parallel=True, cache=_CACHE, nogil=True, fastmath=_DOT_MATH)
 def sddmm_coo(bounds, rows, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out):
     """out[k] = alpha * sum_l a[rows[k], l] * op(b[cols[k], l]) + beta * c[k].
 
@@ -119,7 +125,7 @@ def sddmm_coo(bounds, rows, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out
             out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath=_DOT_MATH)
+@njit(parallel=True, cache=_CACHE, nogil=True, fastmath=_DOT_MATH)
 def sddmm_csr(bounds, crow, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out):
     """sddmm_coo with the row of each entry given by the CSR row pointer crow[m+1];
     bounds are row chunks. Row a[i, :] stays in cache across the row's entries."""
@@ -131,7 +137,7 @@ def sddmm_csr(bounds, crow, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out
                 out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def is_sorted(keys):
     """True when keys[k] <= keys[k+1] for every k."""
     for k in range(keys.shape[0] - 1):
@@ -151,7 +157,7 @@ def _key_pointer(keys, n_keys, like):
     return ptr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def counting_sort(keys, n_keys, like):
     """Stable sort of integer keys in [0, n_keys): returns (ptr[n_keys+1], perm[nnz]).
 
@@ -169,7 +175,7 @@ def counting_sort(keys, n_keys, like):
     return ptr, perm
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def csr_transpose(crow, col, n_cols, like):
     """CSR pattern of the transpose: (crow_t[n_cols+1], col_t[nnz], perm_t[nnz]).
 
@@ -192,14 +198,14 @@ def csr_transpose(crow, col, n_cols, like):
     return ptr, rows_t, perm
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def gather(src, perm, out):
     """out[k] = src[perm[k]] (out may have a narrower integer dtype than src)."""
     for k in prange(perm.shape[0]):
         out[k] = src[perm[k]]
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def sort_within_rows(ptr, perm, keys):
     """Stable sort of each row segment [ptr[i], ptr[i+1]) of ``keys`` (the columns in
     row order), permuting ``perm`` alongside, in place. Insertion sort for short rows (the
@@ -228,7 +234,7 @@ def sort_within_rows(ptr, perm, keys):
         perm[s:e] = seg_p
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def merge_duplicates(ptr, perm, keys, values, want_inverse):
     """Sum runs of equal (row, column) of a row-sorted, column-sorted pattern.
 
@@ -270,7 +276,7 @@ def merge_duplicates(ptr, perm, keys, values, want_inverse):
     return out_r, out_c, out_v, inverse
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def strictly_increasing_pairs(rows, cols):
     """True when (rows, cols) is sorted row-major without repeats."""
     for k in range(rows.shape[0] - 1):
@@ -281,14 +287,14 @@ def strictly_increasing_pairs(rows, cols):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def scatter_add_2d(rows, cols, values, out):
     """out[rows[k], cols[k]] += values[k] in input order."""
     for k in range(rows.shape[0]):
         out[rows[k], cols[k]] += values[k]
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def spgemm_row_counts(bounds, a_crow, a_col, b_crow, b_col, n_cols, counts):
     """counts[i] = number of distinct columns j reached from row i of A through B.
 
@@ -313,7 +319,7 @@ def spgemm_row_counts(bounds, a_crow, a_col, b_crow, b_col, n_cols, counts):
             counts[i] = c
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=_CACHE, nogil=True)
 def spgemm_fill(bounds, a_crow, a_col, a_val, b_crow, b_col, b_val, n_cols, out_ptr,
                 out_col, out_val):
     """The product's entries: row i's columns sorted, each value summed over k in the
