@@ -21,7 +21,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--p", type=int, default=32)
     ap.add_argument("--nnz", type=int, default=400000)
     args = ap.parse_args(argv)
-    device = args.device or gs.get_default_device()
+    try:
+        device = gs.backend.canonical_device(args.device, "demo")
+    except (RuntimeError, ValueError, TypeError) as e:
+        print(e)  # one clear line, no traceback (e.g. --device cuda without a GPU)
+        return 2
     m, n, p, nnz = args.m, args.n, args.p, args.nnz
     rng = np.random.default_rng(0)
     idx = np.stack([rng.integers(0, m, nnz), rng.integers(0, n, nnz)])

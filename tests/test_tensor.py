@@ -262,3 +262,29 @@ def test_a_gradient_with_equal_indices_lines_up_entry_by_entry(device, rng):
     with pytest.raises(ValueError, match="share this tensor's pattern"):
         with gs.no_grad():
             w.add_(other)
+
+
+def test_dtype_names_torch_dtypes_and_from_scipy_dtype(device):
+    assert gs.tensor([1.0], dtype="float64", device=device).dtype == np.float64
+    assert gs.zeros(2, dtype="complex64", device=device).dtype == np.complex64
+    with pytest.raises(TypeError, match="tensor: dtype must be a NumPy dtype, its name or a "
+                                        "PyTorch dtype, got 'floaty'"):
+        gs.tensor([1.0], dtype="floaty", device=device)
+    adj = sp.eye(3, dtype=np.int64, format="csr")
+    t = gs.from_scipy(adj, dtype=np.float32)
+    assert t.dtype == np.float32 and t.to_dense().tolist() == np.eye(3).tolist()
+    torch = pytest.importorskip("torch")
+    assert gs.tensor([1.0], dtype=torch.float64, device=device).dtype == np.float64
+
+
+def test_repr_of_empty_tensors_shows_the_shape(device):
+    assert "size=(0, 3)" in repr(gs.zeros(0, 3, device=device))
+
+
+def test_demo_without_the_device_says_one_line(capsys):
+    from gpu_sparse import demo
+    if "cuda" in gs.available_backends():
+        pytest.skip("a GPU is present")
+    assert demo.main(["--device", "cuda"]) == 2
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "no CUDA GPU is usable" in out[0]

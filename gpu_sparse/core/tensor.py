@@ -325,7 +325,8 @@ class Tensor:
         dev = "" if self._device == "cpu" else f", device='{self._device}'"
         if self._pattern is None:
             body = np.array2string(to_numpy(self._array), separator=", ", prefix="tensor(")
-            return f"tensor({body}, dtype={self.dtype}{dev}{extra})"
+            size = f", size={self.shape}" if self.numel() == 0 else ""  # [] hides the shape
+            return f"tensor({body}{size}, dtype={self.dtype}{dev}{extra})"
         parts = []
         arrays = {**self._pattern.index_arrays(), "values": self._array}
         for name, arr in arrays.items():

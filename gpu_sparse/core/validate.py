@@ -149,6 +149,21 @@ def inner_dims(fn: str, a_name: str, a: Tensor, b_name: str, b: Tensor) -> None:
 
 
 # ---- sizes and sparse invariants -------------------------------------------------------
+def dtype_arg(fn: str, dtype: Any) -> Optional[np.dtype]:
+    """``dtype`` as a NumPy dtype (None stays None): a NumPy dtype or scalar type, its name
+    as a string, or a PyTorch dtype (``torch.float32``); TypeError naming ``fn`` else."""
+    if dtype is None:
+        return None
+    spec = dtype
+    if type(dtype).__module__.split(".")[0] == "torch":  # torch.float32 -> "float32"
+        spec = str(dtype).rsplit(".", 1)[-1]
+    try:
+        return np.dtype(spec)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be a NumPy dtype, its name or a PyTorch dtype, "
+                        f"got {dtype!r}") from None
+
+
 def size_arg(fn: str, size: Any) -> Tuple[int, int]:
     if isinstance(size, (str, bytes)) or not hasattr(size, "__iter__"):
         raise TypeError(f"{fn}: size must be a sequence of 2 integers, got "

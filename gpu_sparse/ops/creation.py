@@ -24,7 +24,7 @@ def manual_seed(seed: int) -> None:
 
 def _infer_dtype(data: Any, dtype: Any):
     if dtype is not None:
-        return np.dtype(dtype)
+        return dtype  # already checked by validate.dtype_arg
     if hasattr(data, "dtype"):
         return None  # keep the array's own dtype
     # Python scalars / nested lists follow PyTorch: float -> float32, complex -> complex64
@@ -43,6 +43,7 @@ def _to_backend_array(fn: str, name: str, data: Any, dtype: Any, device: Optiona
     if data is None or isinstance(data, (str, bytes)):
         raise TypeError(f"{fn}: {name} must be numeric data (a number, a nested list or "
                         f"an array), got {type(data).__name__}")
+    dtype = validate.dtype_arg(fn, dtype)
     _cast(fn, name, data.array if isinstance(data, Tensor) else data, dtype)
     if isinstance(data, Tensor):
         data = to_dense(data.detach()).array
@@ -254,11 +255,12 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     return _track_values(fn, t, values, requires_grad)
 
 
-def from_scipy(m: Any, *, requires_grad: bool = False) -> Tensor:
+def from_scipy(m: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A COO or CSR tensor from a ``scipy.sparse`` or ``cupyx.scipy.sparse`` matrix.
 
     CSR input gives CSR, everything else COO (via ``tocoo()``); CuPy matrices give tensors
-    on their GPU. The arrays are copied.
+    on their GPU. The arrays are copied; ``dtype`` casts the values (an integer adjacency
+    matrix from networkx, say, to float32).
 
     Examples
     --------
@@ -276,11 +278,11 @@ def from_scipy(m: Any, *, requires_grad: bool = False) -> Tensor:
     fmt = m.format
     if fmt == "csr":
         return sparse_csr_tensor(m.indptr, m.indices, m.data, m.shape, device=device,
-                                 requires_grad=requires_grad)
+                                 dtype=dtype, requires_grad=requires_grad)
     c = m.tocoo()
     xp = get_backend(canonical_device(device, "from_scipy")).xp
     idx = xp.stack([c.row.astype(np.int64), c.col.astype(np.int64)])
-    return sparse_coo_tensor(idx, c.data, c.shape, device=device,
+    return sparse_coo_tensor(idx, c.data, c.shape, device=device, dtype=dtype,
                              requires_grad=requires_grad)
 
 
@@ -317,7 +319,8 @@ def zeros(*size: Any, dtype: Any = None, device: Any = None,
     """
     shape = _shape_args("zeros", size)
     dev = canonical_device(device, "zeros")
-    arr = get_backend(dev).xp.zeros(shape, dtype=np.dtype(dtype or np.float32))
+    dt = validate.dtype_arg("zeros", dtype) or np.dtype(np.float32)
+    arr = get_backend(dev).xp.zeros(shape, dtype=dt)
     t = Tensor(arr, dev)
     return t.requires_grad_(True) if requires_grad else t
 
@@ -335,7 +338,7 @@ def randn(*size: Any, dtype: Any = None, device: Any = None,
     dtype('float64')
     """
     shape = _shape_args("randn", size)
-    dt = np.dtype(dtype or np.float32)
+    dt = validate.dtype_arg("randn", dtype) or np.dtype(np.float32)
     if dt.kind == "c":
         host = (_rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)) / np.sqrt(2)
     elif dt.kind == "f":
