@@ -23,8 +23,31 @@ import tempfile
 from typing import Iterable, Optional
 
 import numba
+from numba.core.caching import FunctionCache
 
 _log = logging.getLogger("gpu_sparse")
+
+
+def compiled_before(dispatcher: object) -> bool:
+    """Whether numba's disk cache holds a compiled version of ``dispatcher`` (a look at
+    numba's cache index; True when it cannot tell, so that nothing is announced)."""
+    try:
+        cache = FunctionCache(dispatcher.py_func)  # type: ignore[attr-defined]
+        return os.path.exists(cache._cache_file._index_path)
+    except Exception:  # numba internals moved: stay quiet rather than wrong
+        return True
+
+
+def announce_first_compile(dispatcher: object, cached: bool) -> None:
+    """Say once, through the ``gpu_sparse`` logger, that the first products will compile
+    kernels for a few seconds (when numba has nothing compiled on disk yet)."""
+    if cached and compiled_before(dispatcher):
+        return
+    where = ("cached on disk for later processes" if cached else
+             "compiled in memory: no writable cache directory")
+    _log.warning("gpu_sparse: compiling the CPU kernels on first use, a few seconds per "
+                 "dtype and layout (%s); `python -m gpu_sparse.warmup` does it ahead of "
+                 "time", where)
 
 
 def _writable_dir(path: pathlib.Path) -> bool:

@@ -21,7 +21,7 @@ from numba import njit, prange
 from ._cache import kernel_cache
 
 # a disk cache only where numba has somewhere to write (a read-only install must import)
-_CACHE = kernel_cache()
+_CACHE = CACHED = kernel_cache()
 
 # Reassociation lets LLVM vectorise the dot product of SDDMM; the order is still fixed at
 # compile time, so results stay deterministic run to run. No nnan/ninf: NaN must propagate.

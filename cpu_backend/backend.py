@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels as kernels
+from ._cache import announce_first_compile
 
 _INT32_MAX = np.iinfo(np.int32).max
 # Chunks per thread: small enough to balance skewed rows, large enough to amortise.
@@ -83,6 +84,7 @@ class CPUBackend:
 
     def __init__(self) -> None:
         self._bounds: dict = {}
+        announce_first_compile(kernels.spmm_csr, kernels.CACHED)
 
     # ---- arrays -----------------------------------------------------------------
     def asarray(self, data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:

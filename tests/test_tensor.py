@@ -288,3 +288,20 @@ def test_demo_without_the_device_says_one_line(capsys):
     assert demo.main(["--device", "cuda"]) == 2
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "no CUDA GPU is usable" in out[0]
+
+
+def test_warmup_compiles_and_reports(capsys):
+    from gpu_sparse import warmup
+    assert warmup.main(["--dtypes", "float64", "--layouts", "coo"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cpu float64 coo: ") and out.strip().endswith(" s")
+
+
+def test_first_compile_is_announced_once(caplog):
+    import logging
+
+    from cpu_backend import _cache, _kernels
+    with caplog.at_level(logging.WARNING, logger="gpu_sparse"):
+        _cache.announce_first_compile(_kernels.spmm_csr, cached=False)
+    assert "compiling the CPU kernels on first use" in caplog.text
+    assert "gpu_sparse.warmup" in caplog.text
