@@ -5,7 +5,7 @@ table. Importing it binds the Tensor methods that record graph nodes (``+``, ``@
 from .creation import (from_dlpack, from_scipy, manual_seed, randn, sparse_coo_tensor,
                        sparse_csr_tensor, tensor, zeros)
 from .derivatives import DERIVATIVES, record
-from .elementwise import add, conj, div, mul, sub, sum
+from .elementwise import add, conj, div, exp, log, mean, mul, relu, sub, sum
 from .products import addmm, matmul, mm, sampled_addmm, sparse_addmm, sparse_mm
 from .structure import (coalesce, to_dense, to_device, to_scipy, to_sparse_coo,
                         to_sparse_csr, values)
@@ -15,7 +15,7 @@ __all__ = [
     "tensor", "sparse_coo_tensor", "sparse_csr_tensor", "from_scipy", "from_dlpack",
     "zeros", "randn", "manual_seed",
     "addmm", "sparse_addmm", "mm", "sparse_mm", "matmul", "sampled_addmm",
-    "add", "sub", "mul", "div", "conj", "sum",
+    "add", "sub", "mul", "div", "conj", "sum", "mean", "relu", "exp", "log",
     "values", "coalesce", "to_dense", "to_sparse_coo", "to_sparse_csr", "to_device",
     "to_scipy",
 ]

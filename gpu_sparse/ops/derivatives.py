@@ -108,6 +108,26 @@ class SumCtx(InputCtx):
 
 
 @dataclasses.dataclass(frozen=True)
+class MeanCtx(InputCtx):
+    """``out = mean of the elements of input``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReluCtx(InputCtx):
+    """``out = max(input, 0)``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpCtx(InputCtx):
+    """``out = exp(input)``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LogCtx(InputCtx):
+    """``out = log(input)``."""
+
+
+@dataclasses.dataclass(frozen=True)
 class ValuesCtx(InputCtx):
     """``out = the stored values of input`` (a dense view)."""
 
@@ -203,6 +223,20 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     "sum": {
         "input": lambda c, G: on(c.input, filled(c.input, G.array)),
     },
+    # every element gets G / numel
+    "mean": {
+        "input": lambda c, G: on(c.input, filled(c.input, G.array / c.input.numel())),
+    },
+    "relu": {
+        "input": lambda c, G: dense(G, G.array * (c.input.array > 0)),
+    },
+    # d exp(x) = exp(x) dx; the gradient of a real loss is G * conj(exp(x))
+    "exp": {
+        "input": lambda c, G: dense(G, G.array * conj(c.input.backend.xp.exp(c.input.array))),
+    },
+    "log": {
+        "input": lambda c, G: dense(G, G.array / conj(c.input.array)),
+    },
     "values": {
         "input": lambda c, G: on(c.input, G.array),
     },
@@ -244,13 +278,16 @@ READS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "spspmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
     "sampled_addmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
     "mul": {"input": ("other",), "other": ("input",)},
+    "relu": {"input": ("input",)}, "exp": {"input": ("input",)},
+    "log": {"input": ("input",)},
 }
 
 #: The context type each op saves (checked by :func:`record`).
 CONTEXTS: Dict[str, type] = {
     "addmm": AddmmCtx, "dense_addmm": DenseAddmmCtx, "spspmm": SpspmmCtx,
     "sampled_addmm": SampledAddmmCtx, "add": AddCtx, "sub": SubCtx, "mul": MulCtx,
-    "div": DivCtx, "conj": ConjCtx, "sum": SumCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
+    "div": DivCtx, "conj": ConjCtx, "sum": SumCtx, "mean": MeanCtx, "relu": ReluCtx,
+    "exp": ExpCtx, "log": LogCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
     "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
     "to_sparse_csr": ToSparseCsrCtx, "to_device": ToDeviceCtx,
     "sparse_coo_tensor": ConstructorCtx, "sparse_csr_tensor": ConstructorCtx,

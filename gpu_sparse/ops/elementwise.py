@@ -13,7 +13,8 @@ from ..core import validate
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from ..formats import conj as conj_array
-from .derivatives import AddCtx, ConjCtx, DivCtx, MulCtx, SubCtx, SumCtx, record
+from .derivatives import (AddCtx, ConjCtx, DivCtx, ExpCtx, LogCtx, MeanCtx, MulCtx,
+                          ReluCtx, SubCtx, SumCtx, record)
 
 Operand = Union[Tensor, float, complex]
 
@@ -173,6 +174,81 @@ def sum(x: Tensor) -> Tensor:
     return record("sum", Tensor(arr, x.device), [("input", x)], SumCtx(x))
 
 
+def mean(x: Tensor) -> Tensor:
+    """Mean of all elements (sparse: of the stored values) as a 0-d tensor; nan for no
+    elements, as in PyTorch. Differentiable: every element gets ``G / numel``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.tensor([[1.0, 2.0], [3.0, 5.0]]).mean().item()
+    2.75
+    """
+    validate.tensor_arg("mean", "input", x)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: input must have a floating point or complex dtype, got "
+                        f"{x.dtype} (as in PyTorch)")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        arr = x.array.sum() / x.dtype.type(x.array.size)
+    arr = x.backend.asarray(arr, dtype=x.dtype).reshape(())
+    return record("mean", Tensor(arr, x.device), [("input", x)], MeanCtx(x))
+
+
+def _dense_unary(fn: str, x: Tensor, real_only: bool = False) -> None:
+    validate.tensor_arg(fn, "input", x)
+    if x.pattern is not None:
+        raise TypeError(f"{fn}: input is sparse ({x.layout.value}); apply it to values()")
+    if x.dtype.kind not in "fc" or (real_only and x.dtype.kind == "c"):
+        want = "floating point" if real_only else "floating point or complex"
+        raise TypeError(f"{fn}: input must have a {want} dtype, got {x.dtype}")
+
+
+def relu(x: Tensor) -> Tensor:
+    """``max(x, 0)`` elementwise for a real dense tensor (PyTorch's ``relu``; NaN stays
+    NaN). Differentiable: the gradient passes where ``x > 0``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.relu(gs.tensor([-1.0, 0.0, 2.0])).tolist()
+    [0.0, 0.0, 2.0]
+    """
+    _dense_unary("relu", x, real_only=True)
+    arr = x.backend.xp.maximum(x.array, x.dtype.type(0))
+    return record("relu", Tensor(arr, x.device), [("input", x)], ReluCtx(x))
+
+
+def exp(x: Tensor) -> Tensor:
+    """``exp(x)`` elementwise for a dense tensor. Differentiable.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.exp(gs.tensor([0.0])).tolist()
+    [1.0]
+    """
+    _dense_unary("exp", x)
+    with np.errstate(over="ignore"):
+        arr = x.backend.xp.exp(x.array)
+    return record("exp", Tensor(arr, x.device), [("input", x)], ExpCtx(x))
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm elementwise for a dense tensor (``-inf`` at 0 and nan below, as
+    in PyTorch for real inputs). Differentiable: ``G / conj(x)``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.log(gs.tensor([1.0])).tolist()
+    [0.0]
+    """
+    _dense_unary("log", x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arr = x.backend.xp.log(x.array)
+    return record("log", Tensor(arr, x.device), [("input", x)], LogCtx(x))
+
+
 # ---- in-place updates (outside the graph) -------------------------------------------
 def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
     if not isinstance(other, (Tensor, numbers.Number)) and not (
@@ -263,6 +339,10 @@ Tensor.__rmul__ = _rmul
 Tensor.__neg__ = _neg
 Tensor.__truediv__ = _truediv
 Tensor.sum = sum
+Tensor.mean = mean
+Tensor.relu = relu
+Tensor.exp = exp
+Tensor.log = log
 Tensor.conj = conj
 Tensor.add_ = add_
 Tensor.sub_ = sub_
