@@ -16,8 +16,9 @@ from . import autograd, optim, sparse
 from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_default_device, set_default_device
 from .core.tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
-from .ops import (addmm, exp, from_dlpack, from_scipy, log, manual_seed, matmul, mean, mm,
-                  randn, relu, sparse_coo_tensor, sparse_csr_tensor, tensor, zeros)
+from .ops import (addmm, exp, from_dlpack, from_scipy, full, log, manual_seed, matmul, mean,
+                  mm, ones, ones_like, randn, relu, sparse_coo_tensor, sparse_csr_tensor,
+                  tensor, zeros, zeros_like)
 
 __version__ = "0.1.0"
 
@@ -25,7 +26,7 @@ __all__ = [
     "Layout", "Tensor", "strided", "sparse_coo", "sparse_csr",
     "available_backends", "get_default_device", "set_default_device",
     "tensor", "sparse_coo_tensor", "sparse_csr_tensor", "from_scipy", "from_dlpack",
-    "zeros", "randn", "manual_seed",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "manual_seed",
     "addmm", "mm", "matmul", "sparse", "autograd", "optim", "relu", "exp", "log", "mean",
     "no_grad", "enable_grad", "is_grad_enabled", "GradcheckError",
     "float16", "float32", "float64", "complex64", "complex128", "int32", "int64",

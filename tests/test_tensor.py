@@ -305,3 +305,38 @@ def test_first_compile_is_announced_once(caplog):
         _cache.announce_first_compile(_kernels.spmm_csr, cached=False)
     assert "compiling the CPU kernels on first use" in caplog.text
     assert "gpu_sparse.warmup" in caplog.text
+
+
+def test_numpy_protocol(device):
+    t = gs.tensor(np.array([1.0, 2.0]), device=device)
+    if device != "cpu":
+        with pytest.raises(TypeError, match="__array__: a CUDA tensor does not convert"):
+            np.asarray(t)
+        return
+    a = np.asarray(t)
+    assert np.shares_memory(a, t.numpy()) and a.tolist() == [1.0, 2.0]
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    assert not np.shares_memory(np.array(t), t.numpy())
+    out = np.float64(2.0) * t  # operators stay Tensor methods (differentiable)
+    assert isinstance(out, gs.Tensor) and out.tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(gs.tensor([1.0], requires_grad=True))
+    with pytest.raises(TypeError, match="add: input must be a Tensor or a number"):
+        np.ones(2) + t
+
+
+def test_full_ones_and_likes(device):
+    assert gs.ones(2, 3, device=device).tolist() == [[1.0] * 3] * 2
+    assert gs.ones((2,), dtype="float64", device=device).dtype == np.float64
+    f = gs.full((2, 1), 2.5, device=device)
+    assert f.dtype == np.float32 and f.tolist() == [[2.5], [2.5]]
+    assert gs.full(2, 1j, device=device).dtype == np.complex64
+    x = gs.tensor(np.ones((3, 2), np.complex128), device=device)
+    z = gs.zeros_like(x)
+    assert z.shape == (3, 2) and z.dtype == np.complex128 and z.device == x.device
+    o = gs.ones_like(x, dtype=np.float32, requires_grad=True)
+    assert o.dtype == np.float32 and o.requires_grad and o.tolist() == [[1.0, 1.0]] * 3
+    with pytest.raises(TypeError, match="full: fill_value is complex"):
+        gs.full(2, 1j, dtype=np.float32, device=device)
+    with pytest.raises(TypeError, match="zeros_like: input must be a gpu_sparse Tensor"):
+        gs.zeros_like(np.ones(2))

@@ -43,6 +43,9 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # ndarray + Tensor -> Tensor.__radd__
+    # NumPy ufuncs and operators defer to the Tensor's own (differentiable) methods;
+    # np.asarray(t) goes through __array__ below
+    __array_ufunc__ = None
 
     def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None,
                  version: Optional[engine.VersionCounter] = None):
@@ -304,6 +307,22 @@ class Tensor:
     def cuda(self, device: Optional[int] = None) -> Tensor:
         """This tensor on the current (or the given) CUDA device. Differentiable."""
         return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        """NumPy protocol (``np.asarray(t)``) for a dense CPU tensor: its memory, or a
+        copy when ``dtype`` differs or ``copy=True``. A CUDA tensor raises TypeError
+        (CuPy refuses implicit transfers too: use ``t.cpu().numpy()``); a sparse one or one
+        that requires grad raises RuntimeError, as :meth:`numpy` does."""
+        if self.is_cuda:
+            raise TypeError("__array__: a CUDA tensor does not convert implicitly to a NumPy "
+                            "array; use t.cpu().numpy()")
+        arr = self.numpy()
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: dtype {np.dtype(dtype)} needs a copy of this "
+                                 f"{arr.dtype} tensor, but copy=False")
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
         if self._pattern is not None:

@@ -325,6 +325,70 @@ def zeros(*size: Any, dtype: Any = None, device: Any = None,
     return t.requires_grad_(True) if requires_grad else t
 
 
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A dense tensor of ``size`` filled with ``fill_value`` (dtype float32 unless given,
+    as PyTorch's default for a Python float; complex64 for a complex value).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.full((2, 2), 7.0).tolist()
+    [[7.0, 7.0], [7.0, 7.0]]
+    """
+    shape = _shape_args("full", (size,) if isinstance(size, (int, np.integer)) else
+                        tuple(size))
+    dev = canonical_device(device, "full")
+    default = np.complex64 if isinstance(fill_value, complex) else np.float32
+    dt = validate.dtype_arg("full", dtype) or np.dtype(default)
+    value = validate.scalar("full", "fill_value", fill_value, dt)
+    arr = get_backend(dev).xp.zeros(shape, dtype=dt) + dt.type(value)
+    t = Tensor(arr, dev)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A dense tensor of ones (dtype float32 unless given).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.ones(2).tolist()
+    [1.0, 1.0]
+    """
+    shape = _shape_args("ones", size)
+    return full(shape, 1.0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A dense tensor of zeros with ``t``'s shape, device and (unless given) dtype.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.zeros_like(gs.tensor([1.0, 2.0])).tolist()
+    [0.0, 0.0]
+    """
+    validate.tensor_arg("zeros_like", "input", t)
+    return full(t.shape, 0.0, dtype=dtype or t.dtype, device=t.device,
+                requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A dense tensor of ones with ``t``'s shape, device and (unless given) dtype.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.ones_like(gs.tensor([[1.0, 2.0]])).tolist()
+    [[1.0, 1.0]]
+    """
+    validate.tensor_arg("ones_like", "input", t)
+    return full(t.shape, 1.0, dtype=dtype or t.dtype, device=t.device,
+                requires_grad=requires_grad)
+
+
 def randn(*size: Any, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     """A dense tensor of standard normal samples (complex: real and imaginary parts

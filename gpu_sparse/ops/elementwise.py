@@ -47,7 +47,9 @@ def _result_dtype(dtype: np.dtype, scalar: Any) -> np.dtype:
 def _binary(fn: str, a: Any, b: Any) -> Tensor:
     like = a if isinstance(a, Tensor) else b
     raw = b if not isinstance(b, Tensor) else a if not isinstance(a, Tensor) else None
-    dt = _result_dtype(like.dtype, raw.item() if isinstance(raw, np.ndarray) else raw)
+    if isinstance(raw, np.ndarray):
+        raw = raw.item() if raw.ndim == 0 else None  # an array operand is refused below
+    dt = _result_dtype(like.dtype, raw)
     like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
     a = _operand(fn, a, like_dt, "input")
     b = _operand(fn, b, like_dt, "other")
