@@ -128,6 +128,22 @@ class LogCtx(InputCtx):
 
 
 @dataclasses.dataclass(frozen=True)
+class LogSoftmaxCtx:
+    """``out = log_softmax(input, dim)``."""
+    input: Tensor
+    dim: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NllLossCtx:
+    """``out = -scale * sum of input[rows[k], cols[k]]`` (the targets kept)."""
+    input: Tensor
+    rows: Array
+    cols: Array
+    scale: float
+
+
+@dataclasses.dataclass(frozen=True)
 class ValuesCtx(InputCtx):
     """``out = the stored values of input`` (a dense view)."""
 
@@ -237,6 +253,16 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     "log": {
         "input": lambda c, G: dense(G, G.array / conj(c.input.array)),
     },
+    # G - softmax(x) * sum(G, dim)
+    "log_softmax": {
+        "input": lambda c, G: dense(G, G.array - c.input.backend.xp.exp(
+            log_softmax_array(c.input, c.dim)) * G.array.sum(axis=c.dim, keepdims=True)),
+    },
+    # -scale * G at each kept (i, target_i), zero elsewhere
+    "nll_loss": {
+        "input": lambda c, G: dense(G, scattered(c.input, c.rows, c.cols,
+                                                 -c.scale * G.array.reshape(()))),
+    },
     "values": {
         "input": lambda c, G: on(c.input, G.array),
     },
@@ -279,7 +305,7 @@ READS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "sampled_addmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
     "mul": {"input": ("other",), "other": ("input",)},
     "relu": {"input": ("input",)}, "exp": {"input": ("input",)},
-    "log": {"input": ("input",)},
+    "log": {"input": ("input",)}, "log_softmax": {"input": ("input",)},
 }
 
 #: The context type each op saves (checked by :func:`record`).
@@ -287,7 +313,9 @@ CONTEXTS: Dict[str, type] = {
     "addmm": AddmmCtx, "dense_addmm": DenseAddmmCtx, "spspmm": SpspmmCtx,
     "sampled_addmm": SampledAddmmCtx, "add": AddCtx, "sub": SubCtx, "mul": MulCtx,
     "div": DivCtx, "conj": ConjCtx, "sum": SumCtx, "mean": MeanCtx, "relu": ReluCtx,
-    "exp": ExpCtx, "log": LogCtx, "values": ValuesCtx, "to_dense": ToDenseCtx,
+    "exp": ExpCtx, "log": LogCtx,
+    "log_softmax": LogSoftmaxCtx, "nll_loss": NllLossCtx, "values": ValuesCtx,
+    "to_dense": ToDenseCtx,
     "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
     "to_sparse_csr": ToSparseCsrCtx, "to_device": ToDeviceCtx,
     "sparse_coo_tensor": ConstructorCtx, "sparse_csr_tensor": ConstructorCtx,
@@ -372,6 +400,20 @@ def sum_to(arr: Array, shape: Optional[Shape]) -> Array:
     if axes:
         arr = arr.sum(axis=axes, keepdims=True)
     return arr.reshape(shape)
+
+
+def log_softmax_array(x: Tensor, dim: int) -> Array:
+    """``log_softmax`` of a dense tensor's array along ``dim`` (max subtracted first)."""
+    xp = x.backend.xp
+    z = x.array - x.array.max(axis=dim, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+
+
+def scattered(like: Tensor, rows: Array, cols: Array, value: Array) -> Array:
+    """Zeros shaped like ``like`` with ``value`` added at each (rows[k], cols[k])."""
+    out = like.backend.xp.zeros(like.array.shape, dtype=like.dtype)
+    out[rows, cols] += value  # (i, target_i) pairs are distinct: one per row
+    return out
 
 
 def filled(like: Tensor, scalar_arr: Array) -> Array:

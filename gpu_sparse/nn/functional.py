@@ -1,0 +1,48 @@
+"""``gpu_sparse.nn.functional``: activations and losses under PyTorch's names, all
+differentiable, built on the ops (``relu``, ``log_softmax``, ``nll_loss`` have gradients of
+their own; ``cross_entropy`` and ``mse_loss`` are compositions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.tensor import Tensor
+from ..ops.elementwise import relu
+from ..ops.nn import log_softmax, nll_loss
+
+
+def cross_entropy(x: Tensor, target: Any, *, reduction: str = "mean",
+                  ignore_index: int = -100) -> Tensor:
+    """``nll_loss(log_softmax(x, dim=1), target)`` for logits ``x`` (N, C) and integer
+    classes ``target`` (N,), as PyTorch's ``cross_entropy``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> round(gs.nn.functional.cross_entropy(gs.tensor([[0.0, 0.0]]), [1]).item(), 4)
+    0.6931
+    """
+    return nll_loss(log_softmax(x, dim=1), target, reduction=reduction,
+                    ignore_index=ignore_index)
+
+
+def mse_loss(x: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Mean (or sum) of the squared differences of two dense tensors of one shape.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.nn.functional.mse_loss(gs.tensor([1.0, 3.0]), gs.tensor([1.0, 1.0])).item()
+    2.0
+    """
+    if not isinstance(x, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("mse_loss: input and target must be gpu_sparse Tensors")
+    if x.shape != target.shape:
+        raise ValueError(f"mse_loss: input has shape {x.shape} but target {target.shape}")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"mse_loss: reduction must be 'mean' or 'sum', got {reduction!r}")
+    sq = (x - target) * (x - target)
+    return sq.mean() if reduction == "mean" else sq.sum()
+
+
+__all__ = ["relu", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]
