@@ -12,7 +12,7 @@ semantics) on NVIDIA GPUs through CuPy and on any machine through NumPy/SciPy.
 
 from numpy import complex64, complex128, float16, float32, float64, int32, int64
 
-from . import autograd, nn, optim, sparse
+from . import autograd, datasets, nn, optim, sparse
 from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_default_device, set_default_device
 from .core.tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
@@ -27,7 +27,8 @@ __all__ = [
     "available_backends", "get_default_device", "set_default_device",
     "tensor", "sparse_coo_tensor", "sparse_csr_tensor", "from_scipy", "from_dlpack",
     "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "manual_seed",
-    "addmm", "mm", "matmul", "sparse", "autograd", "nn", "optim", "relu", "exp", "log", "mean",
+    "addmm", "mm", "matmul", "sparse", "autograd", "datasets", "nn", "optim",
+    "relu", "exp", "log", "mean",
     "no_grad", "enable_grad", "is_grad_enabled", "GradcheckError",
     "float16", "float32", "float64", "complex64", "complex128", "int32", "int64",
 ]
