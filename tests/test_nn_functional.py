@@ -91,3 +91,34 @@ def test_a_gcn_trains_with_the_library_alone(device, rng):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_dropout(device, rng):
+    x = gs.tensor(randn(rng, (200, 50), np.float64), device=device, requires_grad=True)
+    g1 = np.random.default_rng(3)
+    out = F.dropout(x, p=0.25, generator=g1)
+    keep = np.random.default_rng(3).random((200, 50)) >= 0.25
+    assert_close(host(out), host(x) * keep / 0.75, np.float64)
+    out.sum().backward()
+    assert_close(host(x.grad), keep / 0.75, np.float64)
+    assert F.dropout(x, p=0.5, training=False) is x
+    assert np.all(host(F.dropout(x.detach(), p=1.0)) == 0)
+    gs.manual_seed(7)
+    a = host(F.dropout(x.detach(), 0.5))
+    gs.manual_seed(7)
+    np.testing.assert_array_equal(a, host(F.dropout(x.detach(), 0.5)))  # seeded
+    with pytest.raises(ValueError, match=r"dropout: p must be in \[0, 1\]"):
+        F.dropout(x, p=1.5)
+
+
+def test_transpose(device, rng):
+    X = randn(rng, (3, 2), np.float64)
+    x = gs.tensor(X, device=device, requires_grad=True)
+    assert host(x.T).tolist() == X.T.tolist() and host(x.t()).tolist() == X.T.tolist()
+    assert gs.autograd.gradcheck(lambda t: t.T @ t, (x,))
+    with gs.no_grad():
+        x.T.mul_(2.0)  # a view: the storage and its version are shared
+    assert x._version == 1 and host(x).tolist() == (2 * X).tolist()
+    s, _, _ = make_sparse(rng, "coo", 3, 3, 4, np.float64, device)
+    with pytest.raises(TypeError, match="t: input is sparse"):
+        _ = s.T

@@ -380,6 +380,8 @@ class Tensor:
     to_sparse_coo: ClassVar[Callable[[Tensor], Tensor]]
     to_sparse_csr: ClassVar[Callable[[Tensor], Tensor]]
     to_scipy: ClassVar[Callable[[Tensor], Any]]
+    t: ClassVar[Callable[[Tensor], Tensor]]
+    T: ClassVar[Any]  # a property: the transpose
     sum: ClassVar[Callable[[Tensor], Tensor]]
     mean: ClassVar[Callable[[Tensor], Tensor]]
     relu: ClassVar[Callable[[Tensor], Tensor]]

@@ -4,11 +4,38 @@ their own; ``cross_entropy`` and ``mse_loss`` are compositions)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
+
+import numpy as np
 
 from ..core.tensor import Tensor
+from ..ops.creation import default_generator, tensor
 from ..ops.elementwise import relu
 from ..ops.nn import log_softmax, nll_loss
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, *,
+            generator: Optional[np.random.Generator] = None) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
+    when ``training`` (``x`` itself otherwise), as PyTorch's ``dropout``. The mask comes
+    from ``generator`` or the one :func:`gpu_sparse.manual_seed` seeds. Differentiable.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.nn.functional.dropout(gs.ones(3), p=0.5, training=False).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    if not isinstance(x, Tensor) or x.pattern is not None:
+        raise TypeError("dropout: input must be a dense gpu_sparse Tensor")
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    rng = generator if generator is not None else default_generator()
+    keep = rng.random(x.shape) >= p
+    scale = 1.0 / (1.0 - p) if p < 1 else 0.0
+    return x * tensor((keep * scale).astype(x.dtype), device=x.device)
 
 
 def cross_entropy(x: Tensor, target: Any, *, reduction: str = "mean",
@@ -45,4 +72,4 @@ def mse_loss(x: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     return sq.mean() if reduction == "mean" else sq.sum()
 
 
-__all__ = ["relu", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]
+__all__ = ["relu", "dropout", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]

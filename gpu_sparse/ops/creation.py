@@ -17,9 +17,15 @@ _rng = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator used by :func:`randn`."""
+    """Seed the generator used by :func:`randn` and ``nn.functional.dropout``."""
     global _rng
     _rng = np.random.default_rng(seed)
+
+
+def default_generator() -> np.random.Generator:
+    """The NumPy generator :func:`manual_seed` seeds (used when no ``generator`` is
+    given)."""
+    return _rng
 
 
 def _infer_dtype(data: Any, dtype: Any):

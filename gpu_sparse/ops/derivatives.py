@@ -144,6 +144,11 @@ class NllLossCtx:
 
 
 @dataclasses.dataclass(frozen=True)
+class TransposeCtx(InputCtx):
+    """``out = input.T`` (2-D dense)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class ValuesCtx(InputCtx):
     """``out = the stored values of input`` (a dense view)."""
 
@@ -263,6 +268,9 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
         "input": lambda c, G: dense(G, scattered(c.input, c.rows, c.cols,
                                                  -c.scale * G.array.reshape(()))),
     },
+    "transpose": {
+        "input": lambda c, G: dense(G, G.array.T),
+    },
     "values": {
         "input": lambda c, G: on(c.input, G.array),
     },
@@ -314,7 +322,8 @@ CONTEXTS: Dict[str, type] = {
     "sampled_addmm": SampledAddmmCtx, "add": AddCtx, "sub": SubCtx, "mul": MulCtx,
     "div": DivCtx, "conj": ConjCtx, "sum": SumCtx, "mean": MeanCtx, "relu": ReluCtx,
     "exp": ExpCtx, "log": LogCtx,
-    "log_softmax": LogSoftmaxCtx, "nll_loss": NllLossCtx, "values": ValuesCtx,
+    "log_softmax": LogSoftmaxCtx, "nll_loss": NllLossCtx, "transpose": TransposeCtx,
+    "values": ValuesCtx,
     "to_dense": ToDenseCtx,
     "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
     "to_sparse_csr": ToSparseCsrCtx, "to_device": ToDeviceCtx,

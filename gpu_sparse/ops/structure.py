@@ -14,7 +14,7 @@ from ..core.tensor import Tensor, sparse_pattern
 from ..formats import COOPattern, Layout, Pattern
 from ..formats.csr import from_row_sorted_coo
 from .derivatives import (CoalesceCtx, ToDenseCtx, ToDeviceCtx, ToSparseCooCtx,
-                          ToSparseCsrCtx, ValuesCtx, moved, record)
+                          ToSparseCsrCtx, TransposeCtx, ValuesCtx, moved, record)
 
 
 def _tracks(t: Tensor) -> bool:
@@ -164,6 +164,26 @@ def to_device(t: Tensor, device: Any) -> Tensor:
                   ToDeviceCtx(t))
 
 
+def transpose(x: Tensor) -> Tensor:
+    """The transpose of a 2-D dense tensor (``x.T``, ``x.t()``), a view of the same
+    memory (one version counter). Differentiable. Sparse tensors are refused
+    (TypeError).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.tensor([[1.0, 2.0]]).T.tolist()
+    [[1.0], [2.0]]
+    """
+    if x.pattern is not None:
+        raise TypeError(f"t: input is sparse ({x.layout.value}); transposing a sparse "
+                        f"tensor is not supported yet")
+    if x.ndim != 2:
+        raise ValueError(f"t: input must be 2-D, got shape {x.shape}")
+    out = Tensor(x.array.T, x.device, version=x.version_counter)
+    return record("transpose", out, [("input", x)], TransposeCtx(x))
+
+
 def to_scipy(t: Tensor) -> Any:
     """The matrix as ``scipy.sparse`` (CPU) or ``cupyx.scipy.sparse`` (CUDA), with copies
     of the arrays: COO gives ``coo_matrix``, CSR ``csr_matrix``; dense tensors are refused
@@ -189,3 +209,5 @@ Tensor.to_sparse_coo = to_sparse_coo
 Tensor.to_sparse_csr = to_sparse_csr
 Tensor.to = to_device
 Tensor.to_scipy = to_scipy
+Tensor.t = transpose
+Tensor.T = property(transpose)
