@@ -21,7 +21,7 @@ PAPER_ACCURACY = 0.815  # GCN paper (Kipf & Welling, ICLR 2017), Table 2, Cora
 
 def train_gcn(graph: gs.datasets.Graph, seed: int = 0, epochs: int = 200,
               hidden: int = 16, lr: float = 0.01, dropout: float = 0.5,
-              weight_decay: float = 5e-4) -> Dict[str, float]:
+              weight_decay: float = 5e-4, early_stop: bool = True) -> Dict[str, float]:
     """The GCN paper's recipe on ``graph`` (see ``shared/data/planetoid/README.md``):
     two graph convolutions with 16 hidden units, ReLU, dropout 0.5 on each layer's input,
     log-softmax, cross-entropy on the training nodes plus ``weight_decay`` * L2/2 on the
@@ -76,7 +76,7 @@ def train_gcn(graph: gs.datasets.Graph, seed: int = 0, epochs: int = 200,
         opt.step()
         with gs.no_grad():
             val_loss = functional.nll_loss(forward(False), val_t).item()
-        if len(val_losses) >= 10 and val_loss > np.mean(val_losses[-10:]):
+        if early_stop and len(val_losses) >= 10 and val_loss > np.mean(val_losses[-10:]):
             break
         val_losses.append(val_loss)
     per_epoch = (time.perf_counter() - t0) / epochs_run
