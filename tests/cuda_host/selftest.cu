@@ -1,7 +1,7 @@
 // Kernels with planted defects (and one without) that prove the host shim and the
 // sanitizers catch what tests/test_cuda_host.py relies on them to catch. Compiled like
 // the project's kernels: after shim.cuh, with launch.compile_options().
-#include "common.cuh"
+#include "../../gpu_sparse/cuda/kernels/common.cuh"
 
 // Correct: every lane gets the butterfly sum of the lane numbers, and 1 when a ballot of
 // the odd lanes and a block barrier work. out: (gridDim.x * blockDim.x, 2)

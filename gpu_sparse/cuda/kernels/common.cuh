@@ -6,9 +6,10 @@
 // GPU_SPARSE_HALF defined also __half and __nv_bfloat16 (accumulated in float).
 // Index types I: int (int32) and long long (int64).
 //
-// The numbers the kernels share with their launches come only as -D options from
-// gpu_sparse/cuda/launch.py (compile_options), for NVRTC and nvcc alike, so the grid
-// the backend computes and the indexing here cannot drift apart:
+// The numbers the kernels share with their launches come from gpu_sparse/cuda/launch.py:
+// as -D options (compile_options) for NVRTC, and through launch.cuh, which launch.py
+// generates, for a plain nvcc; so the grid the backend computes and the indexing here
+// cannot drift apart:
 //   GS_WARP_SIZE          lanes per warp
 //   GS_THREADS_PER_BLOCK  threads per block of every launch
 //   GS_SDDMM_CHUNK        nonzeros per SDDMM warp
@@ -18,27 +19,7 @@
 //   GS_LOAD_BYTES         bytes of one vector load (VEC * sizeof(T) when VEC > 1)
 #pragma once
 
-#if !defined(GS_WARP_SIZE)
-#error "GS_WARP_SIZE undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
-#if !defined(GS_THREADS_PER_BLOCK)
-#error "GS_THREADS_PER_BLOCK undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
-#if !defined(GS_SDDMM_CHUNK)
-#error "GS_SDDMM_CHUNK undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
-#if !defined(GS_SDDMM_TILES)
-#error "GS_SDDMM_TILES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
-#if !defined(GS_SPMM_MIN_GROUP)
-#error "GS_SPMM_MIN_GROUP undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
-#if !defined(GS_SPMM_SEGMENT)
-#error "GS_SPMM_SEGMENT undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
-#if !defined(GS_LOAD_BYTES)
-#error "GS_LOAD_BYTES undefined: compile with gpu_sparse.cuda.launch.compile_options()"
-#endif
+#include "launch.cuh"
 
 // The shuffles below use the full-warp mask 0xffffffff, which names exactly 32 lanes;
 // another width would need other masks.
