@@ -190,12 +190,13 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     """
     fn = "sparse_coo_tensor"
     dev, vals = _values_array(fn, values, dtype, device)
-    xp = get_backend(dev).xp
     idx = _index_array(fn, "indices", indices, dev)
     if idx.ndim == 1 and idx.shape[0] == 0:
         idx = idx.reshape(2, 0)
     coo.check_structure(fn, idx, vals.shape[0])
-    idx = xp.ascontiguousarray(idx.astype(np.int64, copy=False))
+    # the tensor's own int64 C-ordered copy, made once: a constructed tensor never changes
+    # when its inputs do (and indices checked here cannot be edited behind the pattern)
+    idx = idx.astype(np.int64, order="C", copy=True)
     if size is None:
         if idx.shape[1] == 0:
             size = (0, 0)
@@ -206,10 +207,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     shape = validate.size_arg(fn, size)
     if check_invariants:
         coo.check_invariants(fn, idx, shape, is_coalesced)
-    # always copies: a constructed tensor never changes when its inputs do (and indices
-    # checked here cannot be edited afterwards behind the pattern's back)
-    idx = idx.copy()
-    vals = xp.ascontiguousarray(vals).copy()
+    vals = vals.copy(order="C")
     t = Tensor(vals, dev, COOPattern(idx, shape, dev, coalesced=is_coalesced,
                                      proven=check_invariants))
     return _track_values(fn, t, values, requires_grad)
@@ -235,7 +233,6 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     """
     fn = "sparse_csr_tensor"
     dev, vals = _values_array(fn, values, dtype, device)
-    xp = get_backend(dev).xp
     crow = _index_array(fn, "crow_indices", crow_indices, dev)
     col = _index_array(fn, "col_indices", col_indices, dev)
     if crow.ndim != 1 or col.ndim != 1:
@@ -246,8 +243,9 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
                          f"{vals.shape[0]} (they must be equal)")
     if crow.shape[0] == 0:
         raise ValueError(f"{fn}: crow_indices must have at least one entry (m + 1), got 0")
-    crow = xp.ascontiguousarray(crow.astype(np.int64, copy=False))
-    col = xp.ascontiguousarray(col.astype(np.int64, copy=False))
+    # own copies made once, as in sparse_coo_tensor
+    crow = crow.astype(np.int64, order="C", copy=True)
+    col = col.astype(np.int64, order="C", copy=True)
     if size is None:
         n = int(col.max()) + 1 if col.shape[0] else 0
         size = (crow.shape[0] - 1, max(n, 0))
@@ -255,8 +253,7 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     csr.check_structure(fn, crow, col, vals.shape[0], shape)
     if check_invariants:
         csr.check_invariants(fn, crow, col, shape)
-    crow, col = crow.copy(), col.copy()  # always copies, as sparse_coo_tensor
-    vals = xp.ascontiguousarray(vals).copy()
+    vals = vals.copy(order="C")
     t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev, proven=check_invariants))
     return _track_values(fn, t, values, requires_grad)
 
