@@ -10,15 +10,18 @@ semantics) on NVIDIA GPUs through CuPy and on any machine through NumPy/SciPy.
 [3.0, 3.0]
 """
 
-from numpy import complex64, complex128, float16, float32, float64, int32, int64
+from numpy import bool_, complex64, complex128, float16, float32, float64, int32, int64
 
 from . import autograd, datasets, nn, optim, sparse
 from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_default_device, set_default_device
 from .core.tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
-from .ops import (addmm, exp, from_dlpack, from_scipy, full, log, manual_seed, matmul, mean,
-                  mm, ones, ones_like, randn, relu, sparse_coo_tensor, sparse_csr_tensor,
-                  tensor, zeros, zeros_like)
+from .ops import (Generator, abs, addmm, amax, amin, arange, cat, clamp, clone, exp, eye,
+                  flatten, from_dlpack, from_scipy, full, log, log_softmax, manual_seed,
+                  matmul, max, mean, min, mm, neg, ones, ones_like, permute, pow, rand,
+                  randn, relu, reshape, sigmoid, softmax, sparse_coo_tensor,
+                  sparse_csr_tensor, sqrt, squeeze, stack, sum, tanh, tensor, transpose,
+                  unsqueeze, where, zeros, zeros_like)
 
 __version__ = "0.1.0"
 
@@ -26,9 +29,13 @@ __all__ = [
     "Layout", "Tensor", "strided", "sparse_coo", "sparse_csr",
     "available_backends", "get_default_device", "set_default_device",
     "tensor", "sparse_coo_tensor", "sparse_csr_tensor", "from_scipy", "from_dlpack",
-    "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "manual_seed",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye", "randn", "rand",
+    "manual_seed", "Generator",
     "addmm", "mm", "matmul", "sparse", "autograd", "datasets", "nn", "optim",
-    "relu", "exp", "log", "mean",
+    "relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "pow", "clamp", "where",
+    "sum", "mean", "max", "min", "amax", "amin", "softmax", "log_softmax",
+    "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat", "stack",
+    "clone",
     "no_grad", "enable_grad", "is_grad_enabled", "GradcheckError",
-    "float16", "float32", "float64", "complex64", "complex128", "int32", "int64",
+    "float16", "float32", "float64", "complex64", "complex128", "int32", "int64", "bool_",
 ]

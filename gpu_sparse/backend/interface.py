@@ -39,8 +39,10 @@ Array = Any  # numpy.ndarray or cupy.ndarray
 #: The NumPy/CuPy functions the core may call through ``backend.xp`` (elementwise or
 #: shape-only work that both array modules implement identically).
 XP_FUNCTIONS = frozenset({
-    "arange", "ascontiguousarray", "broadcast_to", "exp", "log", "matmul", "maximum",
-    "may_share_memory", "nonzero", "searchsorted", "stack", "zeros",
+    "arange", "argmax", "asarray", "ascontiguousarray", "broadcast_to", "concatenate",
+    "exp", "expm1", "eye", "log", "matmul", "maximum", "may_share_memory", "minimum",
+    "nonzero", "ones", "searchsorted", "sqrt", "stack", "take_along_axis", "tanh", "where",
+    "zeros",
 })
 
 CSRForm = Tuple[Array, Array, Optional[Array]]  # (crow, col, perm or None)

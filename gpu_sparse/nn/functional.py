@@ -4,21 +4,21 @@ their own; ``cross_entropy`` and ``mse_loss`` are compositions)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
-import numpy as np
+from typing import Any
 
 from ..core.tensor import Tensor
-from ..ops.creation import default_generator, tensor
-from ..ops.elementwise import relu
-from ..ops.nn import log_softmax, nll_loss
+from ..ops.creation import generator_arg, tensor
+from ..ops.elementwise import elu, leaky_relu, relu, sigmoid, tanh
+from ..ops.nn import nll_loss
+from ..ops.reductions import log_softmax, softmax
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, *,
-            generator: Optional[np.random.Generator] = None) -> Tensor:
+            generator: Any = None) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
     when ``training`` (``x`` itself otherwise), as PyTorch's ``dropout``. The mask comes
-    from ``generator`` or the one :func:`gpu_sparse.manual_seed` seeds. Differentiable.
+    from ``generator`` (a :class:`gpu_sparse.Generator` or a NumPy generator) or the one
+    :func:`gpu_sparse.manual_seed` seeds. Differentiable.
 
     Examples
     --------
@@ -32,7 +32,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *,
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
-    rng = generator if generator is not None else default_generator()
+    rng = generator_arg("dropout", generator)
     keep = rng.random(x.shape) >= p
     scale = 1.0 / (1.0 - p) if p < 1 else 0.0
     return x * tensor((keep * scale).astype(x.dtype), device=x.device)
@@ -72,4 +72,5 @@ def mse_loss(x: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     return sq.mean() if reduction == "mean" else sq.sum()
 
 
-__all__ = ["relu", "dropout", "log_softmax", "nll_loss", "cross_entropy", "mse_loss"]
+__all__ = ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "dropout", "softmax", "log_softmax",
+           "nll_loss", "cross_entropy", "mse_loss"]

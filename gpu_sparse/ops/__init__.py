@@ -1,21 +1,38 @@
 """The ops layer: every differentiable operation, the constructors, and the gradient
 table. Importing it binds the Tensor methods that record graph nodes (``+``, ``@``,
-``sum``, ``values()``, conversions, in-place updates), each in the module defining it."""
+``sum``, indexing, ``values()``, conversions, in-place updates), each in the module
+defining it."""
 
-from .creation import (from_dlpack, from_scipy, full, manual_seed, ones, ones_like, randn,
-                       sparse_coo_tensor, sparse_csr_tensor, tensor, zeros, zeros_like)
+from .creation import (Generator, arange, eye, from_dlpack, from_scipy, full, manual_seed,
+                       ones, ones_like, rand, randn, sparse_coo_tensor, sparse_csr_tensor,
+                       tensor, zeros, zeros_like)
 from .derivatives import DERIVATIVES, record
-from .elementwise import add, conj, div, exp, log, mean, mul, relu, sub, sum
+from .elementwise import (abs, add, clamp, conj, div, elu, eq, exp, ge, gt, le, leaky_relu,
+                          log, lt, mul, ne, neg, pow, relu, sigmoid, sqrt, sub, tanh, where)
+from .nn import nll_loss
 from .products import addmm, matmul, mm, sampled_addmm, sparse_addmm, sparse_mm
+from .reductions import amax, amin, log_softmax, max, mean, min, softmax, sum
+from .shape import (cat, clone, flatten, getitem, permute, reshape, squeeze, stack, to,
+                    transpose, unsqueeze)
+from .sparse_reductions import log_softmax as sparse_log_softmax
+from .sparse_reductions import softmax as sparse_softmax
+from .sparse_reductions import sum as sparse_sum
 from .structure import (coalesce, to_dense, to_device, to_scipy, to_sparse_coo,
                         to_sparse_csr, values)
 
 __all__ = [
     "DERIVATIVES", "record",
     "tensor", "sparse_coo_tensor", "sparse_csr_tensor", "from_scipy", "from_dlpack",
-    "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "manual_seed",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye", "randn", "rand",
+    "manual_seed", "Generator",
     "addmm", "sparse_addmm", "mm", "sparse_mm", "matmul", "sampled_addmm",
-    "add", "sub", "mul", "div", "conj", "sum", "mean", "relu", "exp", "log",
+    "add", "sub", "mul", "div", "pow", "neg", "abs", "conj", "exp", "log", "sqrt",
+    "relu", "leaky_relu", "elu", "sigmoid", "tanh", "clamp", "where",
+    "eq", "ne", "lt", "le", "gt", "ge",
+    "sum", "mean", "max", "min", "amax", "amin", "softmax", "log_softmax", "nll_loss",
+    "getitem", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat",
+    "stack", "clone", "to",
+    "sparse_sum", "sparse_softmax", "sparse_log_softmax",
     "values", "coalesce", "to_dense", "to_sparse_coo", "to_sparse_csr", "to_device",
     "to_scipy",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -13,19 +14,66 @@ from ..formats import COOPattern, CSRPattern, coo, csr
 from .derivatives import ConstructorCtx, record
 from .structure import to_dense
 
-_rng = np.random.default_rng()
+class Generator:
+    """A seeded source of random numbers for :func:`randn`, :func:`rand`,
+    ``nn.functional.dropout`` and ``nn.init`` (their ``generator=`` argument), as
+    ``torch.Generator``: ``Generator().manual_seed(0)``. Wraps a NumPy
+    ``np.random.Generator`` (PCG64); those functions also take one of those directly.
+    Samples are drawn on the host, so one seed gives the same numbers on every device.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> g = gs.Generator().manual_seed(0)
+    >>> a = gs.rand(2, generator=g)
+    >>> b = gs.rand(2, generator=gs.Generator().manual_seed(0))
+    >>> a.tolist() == b.tolist()
+    True
+    """
+
+    def __init__(self, device: Any = "cpu"):
+        self.device = device
+        self.rng = np.random.default_rng()
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reseed; returns the generator."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"manual_seed: seed must be an integer, got {type(seed).__name__}")
+        self.rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+        return self
 
 
-def manual_seed(seed: int) -> None:
-    """Seed the generator used by :func:`randn` and ``nn.functional.dropout``."""
-    global _rng
-    _rng = np.random.default_rng(seed)
+_default = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator (used by :func:`randn`, :func:`rand`, dropout and
+    ``nn.init`` when no ``generator`` is given); returns it, as ``torch.manual_seed``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> _ = gs.manual_seed(0)
+    """
+    return _default.manual_seed(seed)
 
 
 def default_generator() -> np.random.Generator:
     """The NumPy generator :func:`manual_seed` seeds (used when no ``generator`` is
     given)."""
-    return _rng
+    return _default.rng
+
+
+def generator_arg(fn: str, generator: Any) -> np.random.Generator:
+    """The NumPy generator behind ``generator`` (the default one for None)."""
+    if generator is None:
+        return _default.rng
+    if isinstance(generator, Generator):
+        return generator.rng
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(f"{fn}: generator must be a gpu_sparse.Generator or a NumPy "
+                    f"np.random.Generator, got {type(generator).__name__}")
 
 
 def _infer_dtype(data: Any, dtype: Any):
@@ -392,27 +440,99 @@ def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> T
                 requires_grad=requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None,
+def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     """A dense tensor of standard normal samples (complex: real and imaginary parts
-    each with variance 1/2, as in PyTorch). Seed with :func:`manual_seed`.
+    each with variance 1/2, as in PyTorch), from ``generator`` or the default one
+    (:func:`manual_seed`). dtype float32 unless given.
 
     Examples
     --------
     >>> import gpu_sparse as gs
-    >>> gs.manual_seed(0)
+    >>> _ = gs.manual_seed(0)
     >>> gs.randn(2, 3, dtype="float64").dtype
     dtype('float64')
     """
     shape = _shape_args("randn", size)
+    rng = generator_arg("randn", generator)
     dt = validate.dtype_arg("randn", dtype) or np.dtype(np.float32)
     if dt.kind == "c":
-        host = (_rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)) / np.sqrt(2)
+        host = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
     elif dt.kind == "f":
-        host = _rng.standard_normal(shape)
+        host = rng.standard_normal(shape)
     else:
         raise TypeError(f"randn: dtype must be floating point or complex, got {dt}")
     return tensor(host.astype(dt), device=device, requires_grad=requires_grad)
+
+
+def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A dense tensor of samples uniform on [0, 1) (complex: both parts), from
+    ``generator`` or the default one. dtype float32 unless given.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.rand(1000, generator=gs.Generator().manual_seed(1))
+    >>> bool((x >= 0).all()) and bool((x < 1).all())
+    True
+    """
+    shape = _shape_args("rand", size)
+    rng = generator_arg("rand", generator)
+    dt = validate.dtype_arg("rand", dtype) or np.dtype(np.float32)
+    if dt.kind == "c":
+        host = rng.random(shape) + 1j * rng.random(shape)
+    elif dt.kind == "f":
+        host = rng.random(shape)
+    else:
+        raise TypeError(f"rand: dtype must be floating point or complex, got {dt}")
+    host = host.astype(dt)
+    if dt.kind == "f":  # rounding to a narrow dtype can reach 1.0: keep [0, 1)
+        host[host >= 1] = np.nextafter(dt.type(1), dt.type(0))
+    return tensor(host, device=device, requires_grad=requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``[start, end)`` in steps of ``step`` (``arange(n)``: 0 .. n-1), as
+    ``torch.arange``: int64 when all three are integers, else float32, unless ``dtype``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.arange(4).tolist(), gs.arange(0, 1, 0.25).tolist()
+    ([0, 1, 2, 3], [0.0, 0.25, 0.5, 0.75])
+    """
+    if end is None:
+        start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if not isinstance(v, numbers.Real) or isinstance(v, bool):
+            raise TypeError(f"arange: {name} must be a real number, got {type(v).__name__}")
+        if not np.isfinite(float(v)):
+            raise ValueError(f"arange: {name} must be finite, got {v}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    dt = validate.dtype_arg("arange", dtype) or np.dtype(np.int64 if ints else np.float32)
+    host = np.arange(start, end, step, dtype=np.int64 if ints else np.float64).astype(dt)
+    return tensor(host, device=device, requires_grad=requires_grad)
+
+
+def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    """The dense n x m (default n x n) identity matrix, dtype float32 unless given.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.eye(2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    shape = _shape_args("eye", (n, n if m is None else m))
+    dev = canonical_device(device, "eye")
+    dt = validate.dtype_arg("eye", dtype) or np.dtype(np.float32)
+    t = Tensor(get_backend(dev).xp.eye(shape[0], shape[1], dtype=dt), dev)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _shape_args(fn: str, size: Tuple[Any, ...]) -> Tuple[int, ...]:

@@ -16,12 +16,14 @@ stored positions, ``sum_to(X, shape)`` the sum of a broadcast result back to ``s
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
 
 from ..backend import Array, get_backend
 from ..core.engine import Node, is_grad_enabled
 from ..core.tensor import Tensor, to_layout_of
-from ..formats import CSRMatrix, spgemm
+from ..formats import COOPattern, CSRMatrix, spgemm
 from ..formats import conj as conj_array
 
 Scalar = Any  # a Python float or complex, already checked against the dtype
@@ -86,9 +88,36 @@ class MulCtx(ElementwiseCtx):
 
 
 @dataclasses.dataclass(frozen=True)
-class DivCtx:
-    """``out = input / divisor`` for a number ``divisor``."""
-    divisor: Scalar
+class DivCtx(ElementwiseCtx):
+    """``out = a / b``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PowCtx(ElementwiseCtx):
+    """``out = a ** b``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NegCtx:
+    """``out = -input``: its gradient needs nothing saved."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WhereCtx:
+    """``out = where(cond, a, b)`` with broadcasting."""
+    cond: Array
+    a_shape: Optional[Shape]  # None for a scalar operand
+    b_shape: Optional[Shape]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClampCtx:
+    """``out = min(max(input, lo), hi)``; a bound is an array, a scalar or None."""
+    input: Tensor
+    lo: Any
+    hi: Any
+    lo_shape: Optional[Shape]  # None unless the bound is a tensor
+    hi_shape: Optional[Shape]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,13 +132,39 @@ class InputCtx:
 
 
 @dataclasses.dataclass(frozen=True)
-class SumCtx(InputCtx):
-    """``out = sum of the elements (sparse: stored values) of input``."""
+class SumCtx:
+    """``out = sum of input over dims`` (None: all elements, sparse: stored values)."""
+    input: Tensor
+    dims: Optional[Tuple[int, ...]]
+    keepdim: bool
 
 
 @dataclasses.dataclass(frozen=True)
-class MeanCtx(InputCtx):
-    """``out = mean of the elements of input``."""
+class MeanCtx(SumCtx):
+    """``out = mean of input over dims`` (``count`` elements each)."""
+    count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtremumCtx(SumCtx):
+    """``out = amax/amin of input over dims``; ``out_kept`` the result with the reduced
+    dims kept as size 1."""
+    out_kept: Array
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgReduceCtx:
+    """``out = max/min of input along dim``; ``index`` where each came from (kept dim)."""
+    input: Tensor
+    dim: int
+    index: Array
+
+
+@dataclasses.dataclass(frozen=True)
+class SoftmaxCtx:
+    """``out = softmax(input, dim)``."""
+    input: Tensor
+    dim: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +183,40 @@ class LogCtx(InputCtx):
 
 
 @dataclasses.dataclass(frozen=True)
+class AbsCtx(InputCtx):
+    """``out = |input|``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SqrtCtx(InputCtx):
+    """``out = sqrt(input)``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SigmoidCtx(InputCtx):
+    """``out = 1 / (1 + exp(-input))``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TanhCtx(InputCtx):
+    """``out = tanh(input)``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LeakyReluCtx:
+    """``out = input if input > 0 else slope * input``."""
+    input: Tensor
+    slope: float
+
+
+@dataclasses.dataclass(frozen=True)
+class EluCtx:
+    """``out = input if input > 0 else alpha * (exp(input) - 1)``."""
+    input: Tensor
+    alpha: float
+
+
+@dataclasses.dataclass(frozen=True)
 class LogSoftmaxCtx:
     """``out = log_softmax(input, dim)``."""
     input: Tensor
@@ -141,6 +230,59 @@ class NllLossCtx:
     rows: Array
     cols: Array
     scale: float
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexCtx:
+    """``out = input[key]``; ``advanced``: the key holds integer arrays."""
+    shape: Shape
+    key: Tuple[Any, ...]
+    advanced: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ReshapeCtx:
+    """``out = input.reshape(...)`` of an input of ``shape``."""
+    shape: Shape
+
+
+@dataclasses.dataclass(frozen=True)
+class PermuteCtx:
+    """``out = input.permute(order)``."""
+    order: Tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class CatCtx:
+    """``out = cat(tensors, dim)`` (``stacked``: ``stack``), ``sizes`` along dim."""
+    dim: int
+    sizes: Tuple[int, ...]
+    stacked: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class CloneCtx:
+    """``out = a copy of input``."""
+    input: Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class CastCtx(InputCtx):
+    """``out = input in another dtype``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SparseSumCtx:
+    """``out = the sums of a sparse input's stored values along dim``."""
+    input: Tensor
+    dim: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SparseSoftmaxCtx:
+    """``out = softmax (or log_softmax) of a coalesced sparse input along dim``."""
+    input: Tensor
+    dim: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +339,28 @@ class ToSparseCsrCtx(ToSparseCtx):
 
 Formula = Callable[[Any, Tensor], Tensor]
 
-DERIVATIVES: Dict[str, Dict[str, Formula]] = {
+
+class PerInput(Mapping[str, Formula]):
+    """The formulas of an op with any number of inputs, named ``tensors.0``,
+    ``tensors.1``, ...: ``formula(ctx, G, i)`` is the gradient of input ``i``."""
+
+    def __init__(self, formula: Callable[[Any, Tensor, int], Tensor]):
+        self.formula = formula
+
+    def __getitem__(self, name: str) -> Formula:
+        head, _, num = name.partition(".")
+        if head != "tensors" or not num.isdigit():
+            raise KeyError(name)
+        i = int(num)
+        return lambda c, G: self.formula(c, G, i)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+DERIVATIVES: Dict[str, Mapping[str, Formula]] = {
     # out = beta * mat + alpha * (mat1 @ mat2), mat1 sparse (COO or CSR)
     "addmm": {
         "mat": lambda c, G: dense(G, sum_to(scaled(G, conj(c.beta)), c.mat_shape)),
@@ -235,18 +398,80 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
         "other": lambda c, G: dense(G, sum_to(G.array * conj(c.a), c.b_shape)),
     },
     "div": {
-        "input": lambda c, G: dense(G, G.array / G.dtype.type(conj(c.divisor))),
+        "input": lambda c, G: dense(G, sum_to(over(G.array, conj(c.b)), c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(-G.array * conj(over(c.a, times_of(c.b, c.b))),
+                                              c.b_shape)),
+    },
+    # b a^(b-1) (0 where b == 0) and a^b log(a) (0 where a == 0, Re b >= 0), as PyTorch
+    "pow": {
+        "input": lambda c, G: dense(G, sum_to(G.array * conj(pow_base_grad(G, c.a, c.b)),
+                                              c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(G.array * conj(pow_exp_grad(G, c.a, c.b)),
+                                              c.b_shape)),
+    },
+    "neg": {
+        "input": lambda c, G: dense(G, -G.array),
+    },
+    # real: sign(x) (0 at 0); complex: x / |x| (0 at 0)
+    "abs": {
+        "input": lambda c, G: dense(G, G.array * sgn(c.input)),
+    },
+    "sqrt": {
+        "input": lambda c, G: dense(G, over(G.array, conj(c.input.backend.xp.sqrt(c.input.array))
+                                            * 2)),
+    },
+    "sigmoid": {
+        "input": lambda c, G: dense(G, G.array * conj(sigmoid_grad(c.input))),
+    },
+    "tanh": {
+        "input": lambda c, G: dense(G, G.array * conj(tanh_grad(c.input))),
+    },
+    "leaky_relu": {
+        "input": lambda c, G: dense(G, G.array * c.input.backend.xp.where(
+            c.input.array > 0, G.dtype.type(1), G.dtype.type(c.slope))),
+    },
+    "elu": {
+        "input": lambda c, G: dense(G, G.array * c.input.backend.xp.where(
+            c.input.array > 0, G.dtype.type(1),
+            c.input.backend.xp.exp(c.input.array) * G.dtype.type(c.alpha))),
+    },
+    # G goes to whichever of input, lo, hi the result is (input at ties)
+    "clamp": {
+        "input": lambda c, G: dense(G, G.array * clamp_masks(c)[0]),
+        "min": lambda c, G: dense(G, sum_to(G.array * clamp_masks(c)[1], c.lo_shape)),
+        "max": lambda c, G: dense(G, sum_to(G.array * clamp_masks(c)[2], c.hi_shape)),
+    },
+    "where": {
+        "input": lambda c, G: dense(G, sum_to(G.array * c.cond, c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(G.array * ~c.cond, c.b_shape)),
     },
     "conj": {
         "input": lambda c, G: G.with_array(conj(G.array)),
     },
-    # every element (sparse: every stored value) gets G
+    # every element (sparse: every stored value) gets G, broadcast over the reduced dims
     "sum": {
-        "input": lambda c, G: on(c.input, filled(c.input, G.array)),
+        "input": lambda c, G: on(c.input, expanded(c, G.array)),
     },
-    # every element gets G / numel
     "mean": {
-        "input": lambda c, G: on(c.input, filled(c.input, G.array / c.input.numel())),
+        "input": lambda c, G: on(c.input, expanded(c, over(G.array, G.dtype.type(c.count)))),
+    },
+    # shared evenly among the elements equal to the extremum
+    "amax": {
+        "input": lambda c, G: dense(G, tie_shared(c, G)),
+    },
+    "amin": {
+        "input": lambda c, G: dense(G, tie_shared(c, G)),
+    },
+    # to the index returned
+    "max": {
+        "input": lambda c, G: dense(G, at_index(c, G)),
+    },
+    "min": {
+        "input": lambda c, G: dense(G, at_index(c, G)),
+    },
+    # s * (G - sum(G * s, dim))
+    "softmax": {
+        "input": lambda c, G: dense(G, softmax_grad(c, G.array)),
     },
     "relu": {
         "input": lambda c, G: dense(G, G.array * (c.input.array > 0)),
@@ -270,6 +495,37 @@ DERIVATIVES: Dict[str, Dict[str, Formula]] = {
     },
     "transpose": {
         "input": lambda c, G: dense(G, G.array.T),
+    },
+    # G summed into the selected positions (repeats in a fixed order)
+    "index": {
+        "input": lambda c, G: dense(G, index_grad(c, G)),
+    },
+    "reshape": {
+        "input": lambda c, G: dense(G, G.array.reshape(c.shape)),
+    },
+    "permute": {
+        "input": lambda c, G: dense(G, G.array.transpose(inverse_order(c.order))),
+    },
+    # each input gets its slice of G
+    "cat": PerInput(lambda c, G, i: dense(G, cat_slice(c, G.array, i))),
+    "clone": {
+        "input": lambda c, G: on(c.input, G.array),
+    },
+    # each stored entry gets the gradient of its row's (dim 1) or column's (dim 0) sum
+    "sparse_sum": {
+        "input": lambda c, G: on(c.input, G.array[segment_of(c.input, c.dim)]),
+    },
+    # s * (G - segment_sum(G * s)), s the softmax of the stored values
+    "sparse_softmax": {
+        "input": lambda c, G: on(c.input, sparse_softmax_grad(c, G.array, log=False)),
+    },
+    # G - exp(out) * segment_sum(G)
+    "sparse_log_softmax": {
+        "input": lambda c, G: on(c.input, sparse_softmax_grad(c, G.array, log=True)),
+    },
+    # cast back (complex to real: the real part)
+    "to_dtype": {
+        "input": lambda c, G: on(c.input, cast_to(G.array, c.input.dtype)),
     },
     "values": {
         "input": lambda c, G: on(c.input, G.array),
@@ -312,17 +568,35 @@ READS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "spspmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
     "sampled_addmm": {"mat1": ("mat2",), "mat2": ("mat1",)},
     "mul": {"input": ("other",), "other": ("input",)},
+    "div": {"input": ("other",), "other": ("input", "other")},
+    "pow": {"input": ("input", "other"), "other": ("input", "other")},
+    "abs": {"input": ("input",)}, "sqrt": {"input": ("input",)},
+    "sigmoid": {"input": ("input",)}, "tanh": {"input": ("input",)},
+    "leaky_relu": {"input": ("input",)}, "elu": {"input": ("input",)},
+    "clamp": {"input": ("input", "min", "max"), "min": ("input", "min", "max"),
+              "max": ("input", "min", "max")},
     "relu": {"input": ("input",)}, "exp": {"input": ("input",)},
     "log": {"input": ("input",)}, "log_softmax": {"input": ("input",)},
+    "amax": {"input": ("input",)}, "amin": {"input": ("input",)},
+    "softmax": {"input": ("input",)}, "sparse_softmax": {"input": ("input",)},
+    "sparse_log_softmax": {"input": ("input",)},
 }
 
 #: The context type each op saves (checked by :func:`record`).
 CONTEXTS: Dict[str, type] = {
     "addmm": AddmmCtx, "dense_addmm": DenseAddmmCtx, "spspmm": SpspmmCtx,
     "sampled_addmm": SampledAddmmCtx, "add": AddCtx, "sub": SubCtx, "mul": MulCtx,
-    "div": DivCtx, "conj": ConjCtx, "sum": SumCtx, "mean": MeanCtx, "relu": ReluCtx,
+    "amax": ExtremumCtx, "amin": ExtremumCtx, "max": ArgReduceCtx,
+    "min": ArgReduceCtx, "softmax": SoftmaxCtx, "div": DivCtx, "pow": PowCtx, "neg": NegCtx,
+    "abs": AbsCtx, "sqrt": SqrtCtx,
+    "sigmoid": SigmoidCtx, "tanh": TanhCtx, "leaky_relu": LeakyReluCtx, "elu": EluCtx,
+    "clamp": ClampCtx, "where": WhereCtx, "conj": ConjCtx, "sum": SumCtx, "mean": MeanCtx,
+    "relu": ReluCtx,
     "exp": ExpCtx, "log": LogCtx,
     "log_softmax": LogSoftmaxCtx, "nll_loss": NllLossCtx, "transpose": TransposeCtx,
+    "index": IndexCtx, "reshape": ReshapeCtx, "permute": PermuteCtx, "cat": CatCtx,
+    "clone": CloneCtx, "to_dtype": CastCtx, "sparse_sum": SparseSumCtx,
+    "sparse_softmax": SparseSoftmaxCtx, "sparse_log_softmax": SparseSoftmaxCtx,
     "values": ValuesCtx,
     "to_dense": ToDenseCtx,
     "coalesce": CoalesceCtx, "to_sparse_coo": ToSparseCooCtx,
@@ -411,11 +685,209 @@ def sum_to(arr: Array, shape: Optional[Shape]) -> Array:
     return arr.reshape(shape)
 
 
+def over(a: Any, b: Any) -> Any:
+    """``a / b`` with IEEE results (inf, nan) and no warnings."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return a / b
+
+
+def times_of(a: Any, b: Any) -> Any:
+    """``a * b`` with IEEE results and no warnings."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return a * b
+
+
+def pow_base_grad(G: Tensor, a: Any, b: Any) -> Array:
+    """``b * a ** (b - 1)``, zero where ``b == 0`` (d a^b / d a)."""
+    xp = G.backend.xp
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = b * a ** (b - 1)
+    return xp.where(xp.asarray(b) == 0, G.dtype.type(0), d) if not isinstance(
+        b, (int, float, complex)) or b == 0 else d
+
+
+def pow_exp_grad(G: Tensor, a: Any, b: Any) -> Array:
+    """``a ** b * log(a)``, zero where ``a == 0`` and ``Re b >= 0`` (d a^b / d b)."""
+    xp = G.backend.xp
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = a ** b * xp.log(a)
+        return xp.where((a == 0) & (xp.asarray(b).real >= 0), G.dtype.type(0), d)
+
+
+def sgn(t: Tensor) -> Array:
+    """``x / |x|`` with 0 at 0 (real: sign) for the array ``x`` of ``t``."""
+    x, xp = t.array, t.backend.xp
+    mag = x.__abs__()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(mag == 0, x.dtype.type(0), x / mag)
+
+
+def sigmoid_array(x: Array, xp: Any) -> Array:
+    """``1 / (1 + exp(-x))`` without overflow (real), or directly (complex)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if x.dtype.kind == "c":
+            return 1 / (1 + xp.exp(-x))
+        e = xp.exp(-xp.maximum(x, -x))  # exp(-|x|) <= 1
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def sigmoid_grad(t: Tensor) -> Array:
+    """``s * (1 - s)`` for ``s = sigmoid(x)``, x the array of ``t``."""
+    s = sigmoid_array(t.array, t.backend.xp)
+    return s * (1 - s)
+
+
+def tanh_grad(t: Tensor) -> Array:
+    """``1 - tanh(x)²`` for the array x of ``t``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return 1 - t.backend.xp.tanh(t.array) ** 2
+
+
+def elu_array(x: Array, alpha: float, xp: Any) -> Array:
+    """``x`` where positive, else ``alpha * expm1(x)``."""
+    neg = xp.expm1(xp.minimum(x, x.dtype.type(0))) * x.dtype.type(alpha)
+    return xp.where(x > 0, x, neg).astype(x.dtype, copy=False)
+
+
+def clamp_masks(c: Any) -> Tuple[Array, Array, Array]:
+    """Where ``clamp``'s result is its input, its lower bound and its upper bound."""
+    xp = c.input.backend.xp
+    x = c.input.array
+    low = x if c.lo is None else xp.where(x < c.lo, c.lo, x)
+    to_hi = xp.zeros(x.shape, dtype=bool) if c.hi is None else low > c.hi
+    to_lo = xp.zeros(x.shape, dtype=bool) if c.lo is None else (x < c.lo) & ~to_hi
+    return ~to_hi & ~to_lo, to_lo, to_hi
+
+
 def log_softmax_array(x: Tensor, dim: int) -> Array:
     """``log_softmax`` of a dense tensor's array along ``dim`` (max subtracted first)."""
     xp = x.backend.xp
     z = x.array - x.array.max(axis=dim, keepdims=True)
     return z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+
+
+def kept_shape(c: Any) -> Shape:
+    """The shape of a reduction's result with its reduced dims kept as size 1."""
+    shape = tuple(c.input.array.shape)
+    if c.dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in c.dims else s for i, s in enumerate(shape))
+
+
+def expanded(c: Any, g: Array) -> Array:
+    """A reduction's gradient ``g`` broadcast back to its input's (array) shape."""
+    xp = c.input.backend.xp
+    full = xp.broadcast_to(g.reshape(kept_shape(c)), c.input.array.shape)
+    return xp.ascontiguousarray(full).astype(c.input.dtype, copy=False)
+
+
+def tie_shared(c: Any, G: Tensor) -> Array:
+    """``G`` shared evenly among the elements equal to each extremum."""
+    hit = c.input.array == c.out_kept.reshape(kept_shape(c))
+    share = hit.sum(axis=c.dims, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return G.array.reshape(kept_shape(c)) * hit / share.astype(G.dtype)
+
+
+def at_index(c: Any, G: Tensor) -> Array:
+    """``G`` placed at the index each max/min along ``c.dim`` came from."""
+    xp = c.input.backend.xp
+    shape = tuple(c.input.array.shape) or (1,)
+    line = xp.arange(shape[c.dim]).reshape((-1,) + (1,) * (len(shape) - c.dim - 1))
+    g = G.array.reshape(c.index.shape) * (line == c.index)
+    return g.reshape(c.input.array.shape).astype(G.dtype, copy=False)
+
+
+def softmax_grad(c: Any, g: Array) -> Array:
+    """``s * (g - sum(g * s, dim))`` for ``s = softmax(input, dim)``."""
+    s = c.input.backend.xp.exp(log_softmax_array(c.input, c.dim))
+    return s * (g - (g * s).sum(axis=c.dim, keepdims=True))
+
+
+def index_grad(c: Any, G: Tensor) -> Array:
+    """Zeros of the indexed shape with ``G`` summed into the positions ``c.key`` took:
+    assigned directly when no position repeats (no integer arrays), else through a COO
+    pattern of the positions (duplicates summed in entry order)."""
+    xp = G.backend.xp
+    out = xp.zeros(c.shape, dtype=G.dtype)
+    if not c.advanced:
+        out[c.key] = G.array
+        return out
+    n = out.size
+    lin = xp.arange(n).reshape(c.shape)[c.key].reshape(-1)
+    where = COOPattern(xp.stack([lin, xp.zeros(lin.shape, dtype=lin.dtype)]), (n, 1),
+                       G.device)
+    return where.to_dense(G.array.reshape(-1)).reshape(c.shape)
+
+
+def inverse_order(order: Tuple[int, ...]) -> Tuple[int, ...]:
+    """The permutation undoing ``order``."""
+    inv = [0] * len(order)
+    for i, d in enumerate(order):
+        inv[d] = i
+    return tuple(inv)
+
+
+def cat_slice(c: Any, g: Array, i: int) -> Array:
+    """Input ``i``'s part of ``cat``'s (or ``stack``'s) gradient ``g``."""
+    if c.stacked:
+        return g.take(i, axis=c.dim)  # the dim stack inserted
+    start = 0
+    for s in c.sizes[:i]:
+        start += s
+    key = (slice(None),) * c.dim + (slice(start, start + c.sizes[i]),)
+    return g[key]
+
+
+def cast_to(g: Array, dtype: np.dtype) -> Array:
+    """``g`` in ``dtype`` (the real part when ``dtype`` is real and ``g`` complex)."""
+    if g.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        g = g.real
+    return g.astype(dtype)
+
+
+def segment_of(s: Tensor, dim: int) -> Array:
+    """The segment of each stored entry: its row (``dim`` 1) or its column (0)."""
+    assert s.pattern is not None
+    return s.pattern.rows if dim == 1 else s.pattern.cols
+
+
+def segment_sum(s: Tensor, w: Array, dim: int) -> Array:
+    """Per row (``dim`` 1) or column (0) sums of the values ``w`` on ``s``'s pattern,
+    through SpMM with ones (a fixed order per segment)."""
+    pattern = s.pattern
+    assert pattern is not None
+    m, n = pattern.shape
+    xp = s.backend.xp
+    if dim == 1:
+        return pattern.spmm(w, xp.ones((n, 1), dtype=w.dtype)).reshape(m)
+    return pattern.spmm_h(w, xp.ones((m, 1), dtype=w.dtype)).reshape(n)  # real values
+
+
+def segment_softmax(s: Tensor, dim: int, log: bool) -> Array:
+    """Softmax (or log-softmax) of a coalesced sparse tensor's real values over each row
+    (``dim`` 1) or column (0), the segment maximum subtracted first."""
+    xp = s.backend.xp
+    seg = segment_of(s, dim)
+    v = s.array
+    top = xp.zeros(s.shape[0] if dim == 1 else s.shape[1], dtype=v.dtype)
+    top[...] = -np.inf
+    xp.maximum.at(top, seg, v)  # the order does not matter for a maximum
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = v - top[seg]
+        e = xp.exp(z)
+        total = segment_sum(s, e, dim)
+        return z - xp.log(total)[seg] if log else e / total[seg]
+
+
+def sparse_softmax_grad(c: Any, g: Array, log: bool) -> Array:
+    """The values' gradient of ``sparse.softmax`` / ``sparse.log_softmax``."""
+    out = segment_softmax(c.input, c.dim, log)
+    seg = segment_of(c.input, c.dim)
+    xp = c.input.backend.xp
+    if log:
+        return g - xp.exp(out) * segment_sum(c.input, g, c.dim)[seg]
+    return out * (g - segment_sum(c.input, g * out, c.dim)[seg])
 
 
 def scattered(like: Tensor, rows: Array, cols: Array, value: Array) -> Array:

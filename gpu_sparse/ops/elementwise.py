@@ -1,6 +1,7 @@
-"""Elementwise arithmetic on dense tensors (enough to write a loss): ``+ - * /``, unary
-minus, ``conj``, ``sum``, and the in-place updates an optimizer step uses
-(``add_ sub_ mul_ copy_ zero_``)."""
+"""Elementwise ops on dense tensors: ``+ - * / **``, unary minus, ``abs``, ``conj``,
+the activations (``relu``, ``leaky_relu``, ``elu``, ``sigmoid``, ``tanh``), ``exp``,
+``log``, ``sqrt``, ``clamp``, ``where``, the comparisons (bool results, no gradient), and
+the in-place updates an optimizer step uses (``add_ sub_ mul_ copy_ zero_``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from ..core import validate
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from ..formats import conj as conj_array
-from .derivatives import (AddCtx, ConjCtx, DivCtx, ExpCtx, LogCtx, MeanCtx, MulCtx,
-                          ReluCtx, SubCtx, SumCtx, record)
+from .derivatives import (AbsCtx, AddCtx, ClampCtx, ConjCtx, DivCtx, EluCtx, ExpCtx,
+                          LeakyReluCtx, LogCtx, MulCtx, NegCtx, PowCtx, ReluCtx,
+                          SigmoidCtx, SqrtCtx, SubCtx, TanhCtx, WhereCtx, elu_array,
+                          record, sigmoid_array)
 
 Operand = Union[Tensor, float, complex]
 
@@ -31,17 +34,31 @@ def _operand(fn: str, x: Any, like: Tensor, name: str) -> Operand:
     raise TypeError(f"{fn}: {name} must be a Tensor or a number, got {type(x).__name__}")
 
 
-def _result_dtype(dtype: np.dtype, scalar: Any) -> np.dtype:
+def _result_dtype(fn: str, dtype: np.dtype, scalar: Any) -> np.dtype:
     """The dtype of ``tensor op scalar``: the tensor's, except that an integer or bool
-    tensor with a float scalar computes in float32 and a bool tensor with an integer in
-    int64 (PyTorch's promotion, so that ``ints * 0.5`` is not silently truncated)."""
-    if scalar is None or dtype.kind not in "bui" or isinstance(scalar, (bool, np.bool_)):
+    tensor with a float scalar computes in float32, a bool tensor with an integer in
+    int64, and true division of integers in float32 (PyTorch's promotion, so that
+    ``ints * 0.5`` and ``ints / 2`` are not silently truncated)."""
+    if dtype.kind not in "bui":
+        return dtype
+    if fn == "div" or isinstance(scalar, (float, np.floating)):
+        return np.dtype(np.float32)
+    if scalar is None or isinstance(scalar, (bool, np.bool_)):
         return dtype
     if isinstance(scalar, (int, np.integer)):
         return np.dtype(np.int64) if dtype.kind == "b" else dtype
-    if isinstance(scalar, (float, np.floating)):
-        return np.dtype(np.float32)
     return dtype  # complex: refused by the scalar check below
+
+
+def _apply(fn: str, xa: Any, xb: Any) -> Any:
+    if fn == "add":
+        return xa + xb
+    if fn == "sub":
+        return xa - xb
+    if fn == "mul":
+        return xa * xb
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # IEEE results
+        return xa / xb if fn == "div" else xa ** xb
 
 
 def _binary(fn: str, a: Any, b: Any) -> Tensor:
@@ -49,7 +66,7 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     raw = b if not isinstance(b, Tensor) else a if not isinstance(a, Tensor) else None
     if isinstance(raw, np.ndarray):
         raw = raw.item() if raw.ndim == 0 else None  # an array operand is refused below
-    dt = _result_dtype(like.dtype, raw)
+    dt = _result_dtype(fn, like.dtype, raw)
     like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
     a = _operand(fn, a, like_dt, "input")
     b = _operand(fn, b, like_dt, "other")
@@ -58,15 +75,13 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     if ta is not None and tb is not None:
         validate.same_device(fn, input=ta, other=tb)
         validate.same_dtype(fn, input=ta, other=tb)
+    if fn == "pow" and dt.kind in "iu" and raw is not None and raw < 0:
+        raise ValueError(f"pow: integers to negative integer powers are not allowed "
+                         f"(exponent {raw}); use a floating point tensor")
     xa = ta.array.astype(dt, copy=False) if ta is not None else dt.type(a)
     xb = tb.array.astype(dt, copy=False) if tb is not None else dt.type(b)
     try:
-        if fn == "add":
-            arr = xa + xb
-        elif fn == "sub":
-            arr = xa - xb
-        else:
-            arr = xa * xb
+        arr = _apply(fn, xa, xb)
     except ValueError:  # only two tensors can fail to broadcast
         shapes = (ta.shape if ta is not None else (), tb.shape if tb is not None else ())
         raise ValueError(f"{fn}: shapes {shapes[0]} and {shapes[1]} cannot be broadcast "
@@ -80,7 +95,7 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     return record(fn, Tensor(arr, like.device), [("input", ta), ("other", tb)], ctx)
 
 
-_CONTEXTS = {"add": AddCtx, "sub": SubCtx, "mul": MulCtx}
+_CONTEXTS = {"add": AddCtx, "sub": SubCtx, "mul": MulCtx, "div": DivCtx, "pow": PowCtx}
 
 
 def add(a: Any, b: Any) -> Tensor:
@@ -119,32 +134,49 @@ def mul(a: Any, b: Any) -> Tensor:
     return _binary("mul", a, b)
 
 
-def div(x: Tensor, divisor: Any) -> Tensor:
-    """``x / divisor`` for a dense tensor and a number: IEEE true division (inf, or nan for
-    0 / 0, as NumPy and PyTorch); integer tensors divide in float32. Differentiable.
+def div(a: Any, b: Any) -> Tensor:
+    """``a / b`` elementwise (dense tensors or numbers, broadcasting): IEEE true
+    division (inf, or nan for 0 / 0, as NumPy and PyTorch); integer tensors divide in
+    float32. Differentiable w.r.t. both tensors: ``G / conj(b)`` and
+    ``-G * conj(a / b²)``.
 
     Examples
     --------
     >>> import gpu_sparse as gs
     >>> (gs.tensor([1, 2]) / 4).tolist()
     [0.25, 0.5]
+    >>> (1 / gs.tensor([2.0, 4.0])).tolist()
+    [0.5, 0.25]
     """
-    fn = "div"
-    validate.tensor_arg(fn, "input", x)
-    if isinstance(divisor, Tensor):
-        raise TypeError("div: only division by a number is supported, got a Tensor")
-    if x.pattern is not None:
-        raise TypeError(f"div: input is sparse ({x.layout.value}); divide values() instead")
-    if x.dtype.kind in "bui":
-        x = Tensor(x.array.astype(np.float32), x.device)  # no gradient: integers had none
-    d = _operand(fn, divisor, x, "other")
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # IEEE results
-        arr = x.array / x.dtype.type(d)
-    return record(fn, Tensor(arr, x.device), [("input", x)], DivCtx(divisor=d))
+    return _binary("div", a, b)
+
+
+def pow(a: Any, b: Any) -> Tensor:
+    """``a ** b`` elementwise (dense tensors or numbers, broadcasting), as
+    ``torch.pow``. Differentiable w.r.t. both tensors: ``G * conj(b * a ** (b - 1))``
+    (zero where ``b == 0``) and ``G * conj(a ** b * log(a))`` (zero where ``a == 0`` and
+    ``b >= 0``), PyTorch's conventions. ValueError for integer tensors to negative
+    integer powers.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> (gs.tensor([1.0, 2.0, 3.0]) ** 2).tolist()
+    [1.0, 4.0, 9.0]
+    """
+    return _binary("pow", a, b)
 
 
 def _truediv(self: Tensor, other: Any) -> Tensor:
     return div(self, other)
+
+
+def _rtruediv(self: Tensor, other: Any) -> Tensor:
+    return div(other, self)
+
+
+def _rpow(self: Tensor, other: Any) -> Tensor:
+    return pow(other, self)
 
 
 def conj(x: Tensor) -> Tensor:
@@ -160,40 +192,6 @@ def conj(x: Tensor) -> Tensor:
     if x.dtype.kind != "c":
         return x
     return record("conj", x.with_array(conj_array(x.array)), [("input", x)], ConjCtx())
-
-
-def sum(x: Tensor) -> Tensor:
-    """Sum of all elements (sparse: all stored values) as a 0-d tensor. Differentiable.
-
-    Examples
-    --------
-    >>> import gpu_sparse as gs
-    >>> gs.tensor([[1.0, 2.0], [3.0, 4.0]]).sum().item()
-    10.0
-    """
-    validate.tensor_arg("sum", "input", x)
-    arr = x.backend.asarray(x.array.sum(), dtype=x.dtype).reshape(())
-    return record("sum", Tensor(arr, x.device), [("input", x)], SumCtx(x))
-
-
-def mean(x: Tensor) -> Tensor:
-    """Mean of all elements (sparse: of the stored values) as a 0-d tensor; nan for no
-    elements, as in PyTorch. Differentiable: every element gets ``G / numel``.
-
-    Examples
-    --------
-    >>> import gpu_sparse as gs
-    >>> gs.tensor([[1.0, 2.0], [3.0, 5.0]]).mean().item()
-    2.75
-    """
-    validate.tensor_arg("mean", "input", x)
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"mean: input must have a floating point or complex dtype, got "
-                        f"{x.dtype} (as in PyTorch)")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        arr = x.array.sum() / x.dtype.type(x.array.size)
-    arr = x.backend.asarray(arr, dtype=x.dtype).reshape(())
-    return record("mean", Tensor(arr, x.device), [("input", x)], MeanCtx(x))
 
 
 def _dense_unary(fn: str, x: Tensor, real_only: bool = False) -> None:
@@ -249,6 +247,300 @@ def log(x: Tensor) -> Tensor:
     with np.errstate(divide="ignore", invalid="ignore"):
         arr = x.backend.xp.log(x.array)
     return record("log", Tensor(arr, x.device), [("input", x)], LogCtx(x))
+
+
+def neg(x: Tensor) -> Tensor:
+    """``-x`` elementwise for a dense tensor. Differentiable.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.neg(gs.tensor([1.0, -2.0])).tolist()
+    [-1.0, 2.0]
+    """
+    validate.tensor_arg("neg", "input", x)
+    if x.pattern is not None:
+        raise TypeError(f"neg: input is sparse ({x.layout.value}); apply it to values()")
+    if x.dtype.kind == "b":
+        raise TypeError("neg: negation of a bool tensor is not supported (as in PyTorch); "
+                        "use ~ or logical_not")
+    return record("neg", Tensor(-x.array, x.device), [("input", x)], NegCtx())
+
+
+def abs(x: Tensor) -> Tensor:
+    """``|x|`` elementwise for a dense tensor (complex: the modulus, a real tensor).
+    Differentiable: ``G * sgn(x)`` with ``sgn(0) = 0`` (complex: ``x / |x|``).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.abs(gs.tensor([-1.5, 2.0])).tolist()
+    [1.5, 2.0]
+    """
+    validate.tensor_arg("abs", "input", x)
+    if x.pattern is not None:
+        raise TypeError(f"abs: input is sparse ({x.layout.value}); apply it to values()")
+    arr = x.array.__abs__()
+    return record("abs", Tensor(arr, x.device), [("input", x)], AbsCtx(x))
+
+
+def _unary(fn: str, x: Tensor, real_only: bool, compute: Any, ctx: Any) -> Tensor:
+    _dense_unary(fn, x, real_only=real_only)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        arr = compute(x.array)
+    return record(fn, Tensor(arr, x.device), [("input", x)], ctx)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root elementwise for a dense tensor (nan below 0 for real inputs, as in
+    PyTorch). Differentiable: ``G / (2 conj(sqrt(x)))`` (inf at 0).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.sqrt(gs.tensor([4.0, 9.0])).tolist()
+    [2.0, 3.0]
+    """
+    return _unary("sqrt", x, False, x.backend.xp.sqrt, SqrtCtx(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))`` elementwise for a dense tensor (computed without
+    overflow for large ``|x|``). Differentiable: ``G * conj(s * (1 - s))``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.sigmoid(gs.tensor([0.0])).tolist()
+    [0.5]
+    """
+    return _unary("sigmoid", x, False, lambda a: sigmoid_array(a, x.backend.xp),
+                  SigmoidCtx(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent elementwise for a dense tensor. Differentiable:
+    ``G * conj(1 - tanh(x)²)``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.tanh(gs.tensor([0.0])).tolist()
+    [0.0]
+    """
+    return _unary("tanh", x, False, x.backend.xp.tanh, TanhCtx(x))
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope * x``, for a real dense tensor
+    (PyTorch's ``leaky_relu``). Differentiable: ``G`` where ``x > 0``, else
+    ``negative_slope * G``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.nn.functional.leaky_relu(gs.tensor([-2.0, 3.0]), 0.5).tolist()
+    [-1.0, 3.0]
+    """
+    slope = validate.scalar("leaky_relu", "negative_slope", negative_slope, np.dtype("f8"))
+    return _unary("leaky_relu", x, True,
+                  lambda a: x.backend.xp.where(a > 0, a, a * a.dtype.type(slope)),
+                  LeakyReluCtx(x, slope))
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``, for a real dense tensor
+    (Clevert et al., ICLR 2016; PyTorch's ``elu``). Differentiable: ``G`` where
+    ``x > 0``, else ``alpha * exp(x) * G``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.nn.functional.elu(gs.tensor([0.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    a_ = validate.scalar("elu", "alpha", alpha, np.dtype("f8"))
+    return _unary("elu", x, True, lambda a: elu_array(a, a_, x.backend.xp), EluCtx(x, a_))
+
+
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """``min(max(x, min), max)`` elementwise for a real dense tensor; ``min`` and
+    ``max`` are numbers or dense tensors that broadcast with ``x`` (either may be None,
+    not both), as ``torch.clamp``. NaN in ``x`` stays NaN. Differentiable w.r.t. ``x``
+    (where ``min <= x <= max``) and tensor bounds (where they are the result).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.clamp(gs.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    fn = "clamp"
+    _dense_unary(fn, x, real_only=True)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    lo = None if min is None else _operand(fn, min, x, "min")
+    hi = None if max is None else _operand(fn, max, x, "max")
+    xp = x.backend.xp
+    arrs = []
+    for t in (lo, hi):
+        if isinstance(t, Tensor):
+            validate.same_device(fn, input=x, bound=t)
+            validate.same_dtype(fn, input=x, bound=t)
+            arrs.append(t.array)
+        else:
+            arrs.append(None if t is None else x.dtype.type(t))
+    lo_a, hi_a = arrs
+    try:
+        low = x.array if lo_a is None else xp.where(x.array < lo_a, lo_a, x.array)
+        out = low if hi_a is None else xp.where(low > hi_a, hi_a, low)
+    except ValueError:
+        raise ValueError(f"clamp: min or max cannot be broadcast to the shape {x.shape} of "
+                         "input") from None
+    out = xp.ascontiguousarray(xp.broadcast_to(out, out.shape))
+    if tuple(out.shape) != x.shape:
+        raise ValueError(f"clamp: min or max (shape {out.shape} after broadcasting) "
+                         f"would change the shape {x.shape} of input")
+    ins = [("input", x), ("min", lo if isinstance(lo, Tensor) else None),
+           ("max", hi if isinstance(hi, Tensor) else None)]
+    ctx = ClampCtx(x, lo_a, hi_a, None if not isinstance(lo, Tensor) else lo.shape,
+                   None if not isinstance(hi, Tensor) else hi.shape)
+    return record(fn, Tensor(out.astype(x.dtype, copy=False), x.device), ins, ctx)
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other`` (broadcasting), as
+    ``torch.where``. ``condition``: a bool tensor or array; ``input``, ``other``: dense
+    tensors of one dtype or numbers (at least one a tensor). Differentiable w.r.t. the
+    tensors: each gets ``G`` where it was chosen.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([-1.0, 2.0])
+    >>> gs.where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0]
+    """
+    fn = "where"
+    like = input if isinstance(input, Tensor) else other
+    if not isinstance(like, Tensor):
+        raise TypeError("where: input or other must be a Tensor")
+    cond = condition.array if isinstance(condition, Tensor) else condition
+    if isinstance(condition, Tensor):
+        validate.same_device(fn, condition=condition, input=like)
+    cond = like.backend.asarray(cond)
+    if cond.dtype.kind != "b":
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    a = _operand(fn, input, like, "input")
+    b = _operand(fn, other, like, "other")
+    ta = a if isinstance(a, Tensor) else None
+    tb = b if isinstance(b, Tensor) else None
+    if ta is not None and tb is not None:
+        validate.same_device(fn, input=ta, other=tb)
+        validate.same_dtype(fn, input=ta, other=tb)
+    dt = like.dtype
+    xa = ta.array if ta is not None else dt.type(a)
+    xb = tb.array if tb is not None else dt.type(b)
+    xp = like.backend.xp
+    try:
+        arr = xp.where(cond, xa, xb)
+    except ValueError:
+        raise ValueError("where: condition, input and other cannot be broadcast "
+                         "together") from None
+    arr = xp.ascontiguousarray(arr.astype(dt, copy=False))
+    ctx = WhereCtx(cond, None if ta is None else ta.shape, None if tb is None else tb.shape)
+    return record(fn, Tensor(arr, like.device), [("input", ta), ("other", tb)], ctx)
+
+
+_COMPARE = {"eq": "__eq__", "ne": "__ne__", "lt": "__lt__", "le": "__le__",
+            "gt": "__gt__", "ge": "__ge__"}
+
+
+def _compare(fn: str, a: Tensor, b: Any) -> Any:
+    if not isinstance(b, (Tensor, numbers.Number)) and not (
+            isinstance(b, np.ndarray) and b.ndim == 0):
+        return NotImplemented
+    if a.pattern is not None or (isinstance(b, Tensor) and b.pattern is not None):
+        raise TypeError(f"{fn}: comparisons take dense tensors (use to_dense() or "
+                        "values())")
+    if fn not in ("eq", "ne") and (a.dtype.kind == "c" or isinstance(b, complex) or (
+            isinstance(b, Tensor) and b.dtype.kind == "c")):
+        raise TypeError(f"{fn}: complex numbers are not ordered")
+    if isinstance(b, Tensor):
+        validate.same_device(fn, input=a, other=b)
+        other = b.array
+    else:
+        other = b.item() if isinstance(b, np.ndarray) else b
+    try:
+        arr = getattr(a.array, _COMPARE[fn])(other)
+    except ValueError:
+        raise ValueError(f"{fn}: shapes {a.shape} and {getattr(b, 'shape', ())} cannot be "
+                         "broadcast together") from None
+    return Tensor(a.backend.asarray(arr), a.device)
+
+
+def eq(a: Tensor, b: Any) -> Tensor:
+    """``a == b`` elementwise (dense tensors or a number, broadcasting): a bool tensor
+    without gradient. ``!=``, ``<``, ``<=``, ``>``, ``>=`` likewise (:func:`ne`,
+    :func:`lt`, :func:`le`, :func:`gt`, :func:`ge`); complex tensors take only ``==``
+    and ``!=`` (TypeError).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> (gs.tensor([1.0, 2.0]) == 2).tolist()
+    [False, True]
+    """
+    return _compare("eq", a, b)
+
+
+def ne(a: Tensor, b: Any) -> Tensor:
+    """``a != b`` elementwise, as :func:`eq`."""
+    return _compare("ne", a, b)
+
+
+def lt(a: Tensor, b: Any) -> Tensor:
+    """``a < b`` elementwise, as :func:`eq`."""
+    return _compare("lt", a, b)
+
+
+def le(a: Tensor, b: Any) -> Tensor:
+    """``a <= b`` elementwise, as :func:`eq`."""
+    return _compare("le", a, b)
+
+
+def gt(a: Tensor, b: Any) -> Tensor:
+    """``a > b`` elementwise, as :func:`eq`."""
+    return _compare("gt", a, b)
+
+
+def ge(a: Tensor, b: Any) -> Tensor:
+    """``a >= b`` elementwise, as :func:`eq`."""
+    return _compare("ge", a, b)
+
+
+def _invert(self: Tensor) -> Tensor:
+    if self.dtype.kind != "b" or self.pattern is not None:
+        raise TypeError(f"~: takes a dense bool tensor, got {self.layout.value} "
+                        f"{self.dtype}")
+    return Tensor(~self.array, self.device)
+
+
+def _logical(fn: str, a: Tensor, b: Any) -> Any:
+    if not isinstance(b, Tensor):
+        return NotImplemented
+    if a.dtype.kind != "b" or b.dtype.kind != "b":
+        raise TypeError(f"{fn}: takes bool tensors, got {a.dtype} and {b.dtype}")
+    validate.same_device(fn, input=a, other=b)
+    return Tensor(a.array & b.array if fn == "&" else a.array | b.array, a.device)
+
+
+def _and(a: Tensor, b: Any) -> Tensor:
+    return _logical("&", a, b)
+
+
+def _or(a: Tensor, b: Any) -> Tensor:
+    return _logical("|", a, b)
 
 
 # ---- in-place updates (outside the graph) -------------------------------------------
@@ -328,20 +620,35 @@ def _rmul(self: Tensor, other: Any) -> Tensor:
     return mul(other, self)
 
 
-def _neg(self: Tensor) -> Tensor:
-    return mul(self, -1)
-
-
 Tensor.__add__ = add
 Tensor.__radd__ = _radd
 Tensor.__sub__ = sub
 Tensor.__rsub__ = _rsub
 Tensor.__mul__ = mul
 Tensor.__rmul__ = _rmul
-Tensor.__neg__ = _neg
+Tensor.__neg__ = neg
 Tensor.__truediv__ = _truediv
-Tensor.sum = sum
-Tensor.mean = mean
+Tensor.__rtruediv__ = _rtruediv
+Tensor.__pow__ = pow
+Tensor.__rpow__ = _rpow
+Tensor.__abs__ = abs
+Tensor.__eq__ = eq  # type: ignore[assignment]
+Tensor.__ne__ = ne  # type: ignore[assignment]
+Tensor.__lt__ = lt
+Tensor.__le__ = le
+Tensor.__gt__ = gt
+Tensor.__ge__ = ge
+Tensor.__invert__ = _invert
+Tensor.__and__ = _and
+Tensor.__or__ = _or
+Tensor.div = div
+Tensor.pow = pow
+Tensor.neg = neg
+Tensor.abs = abs
+Tensor.sqrt = sqrt
+Tensor.sigmoid = sigmoid
+Tensor.tanh = tanh
+Tensor.clamp = clamp
 Tensor.relu = relu
 Tensor.exp = exp
 Tensor.log = log

@@ -1,5 +1,6 @@
-"""The neural-network ops with gradients of their own: ``log_softmax`` along a dim and
-``nll_loss`` (``gpu_sparse.nn.functional`` composes the rest from them)."""
+"""The neural-network ops with gradients of their own: ``nll_loss`` (``softmax`` and
+``log_softmax`` live with the reductions; ``gpu_sparse.nn.functional`` composes the rest
+from them)."""
 
 from __future__ import annotations
 
@@ -9,37 +10,8 @@ import numpy as np
 
 from ..core import validate
 from ..core.tensor import Tensor
-from .derivatives import LogSoftmaxCtx, NllLossCtx, log_softmax_array, record
-
-
-def _dim(fn: str, x: Tensor, dim: int) -> int:
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-        raise TypeError(f"{fn}: dim must be an integer, got {type(dim).__name__}")
-    if not -x.ndim <= dim < max(x.ndim, 1):
-        raise ValueError(f"{fn}: dim {dim} is out of range for a {x.ndim}-D input")
-    return int(dim) % max(x.ndim, 1)
-
-
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    """``x - log(sum(exp(x), dim))`` along ``dim``, computed stably (the maximum is
-    subtracted first), for a real dense tensor. Differentiable:
-    ``G - softmax(x) * sum(G, dim)``.
-
-    Examples
-    --------
-    >>> import numpy as np, gpu_sparse as gs
-    >>> out = gs.nn.functional.log_softmax(gs.tensor(np.zeros((1, 2))), dim=1)
-    >>> np.round(out.numpy(), 4).tolist()
-    [[-0.6931, -0.6931]]
-    """
-    fn = "log_softmax"
-    validate.tensor_arg(fn, "input", x)
-    if x.pattern is not None or x.dtype.kind != "f":
-        raise TypeError(f"{fn}: input must be a dense floating point tensor, got "
-                        f"{x.layout.value} {x.dtype}")
-    d = _dim(fn, x, dim)
-    out = Tensor(log_softmax_array(x, d), x.device)
-    return record(fn, out, [("input", x)], LogSoftmaxCtx(x, d))
+from .derivatives import NllLossCtx, record
+from .reductions import log_softmax, softmax
 
 
 def nll_loss(x: Tensor, target: Any, *, reduction: str = "mean",
@@ -83,3 +55,6 @@ def nll_loss(x: Tensor, target: Any, *, reduction: str = "mean",
     out = Tensor(x.backend.asarray(value, dtype=x.dtype).reshape(()), x.device)
     scale = 1.0 / count if reduction == "mean" and count else 1.0
     return record(fn, out, [("input", x)], NllLossCtx(x, rows, cols, scale))
+
+
+__all__ = ["log_softmax", "nll_loss", "softmax"]

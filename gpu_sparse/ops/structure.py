@@ -207,7 +207,6 @@ Tensor.to_dense = to_dense
 Tensor.to_sparse = to_sparse_coo
 Tensor.to_sparse_coo = to_sparse_coo
 Tensor.to_sparse_csr = to_sparse_csr
-Tensor.to = to_device
 Tensor.to_scipy = to_scipy
 Tensor.t = transpose
 Tensor.T = property(transpose)
