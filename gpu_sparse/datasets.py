@@ -17,11 +17,20 @@ DATA = pathlib.Path(__file__).resolve().parent / "data"
 
 
 class Graph(NamedTuple):
-    """A node-classification graph, arrays on one device.
+    """A node-classification graph (a named tuple, as :func:`load_cora` returns it),
+    tensors on one device.
 
     ``adj``: the renormalised adjacency D^-1/2 (A + I) D^-1/2 as a CSR Tensor (n, n);
     ``features``: row-normalised bag-of-words features as a CSR Tensor (n, f);
-    ``labels`` (n,) int64 and ``idx_train``/``idx_val``/``idx_test`` host NumPy arrays.
+    ``labels`` (n,) int64 and ``idx_train``/``idx_val``/``idx_test`` (int64 node ids)
+    host NumPy arrays; ``n_classes`` an int.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> g = gs.datasets.load_cora(device="cpu")
+    >>> g.adj.layout, g.labels.shape, int(g.labels.max()) + 1 == g.n_classes
+    (gpu_sparse.sparse_csr, (2708,), True)
     """
 
     adj: Tensor

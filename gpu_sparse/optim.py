@@ -17,7 +17,23 @@ from .core.tensor import Tensor, to_layout_of
 
 
 class Optimizer:
-    """What SGD and Adam share: the parameter list, ``zero_grad()`` and the checks."""
+    """What SGD and Adam share: the parameter list (``params``), the learning rate
+    (``lr``), per-parameter ``state``, ``zero_grad()`` and the checks. Subclasses define
+    ``step()``, which updates the parameters in place outside the graph.
+
+    Errors (on construction): ValueError for an empty parameter list, a parameter that
+    is not a leaf requiring grad, or ``lr < 0``; TypeError for a parameter that is not a
+    gpu_sparse Tensor.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> w = gs.tensor([1.0], requires_grad=True)
+    >>> opt = gs.optim.SGD([w], lr=0.5)
+    >>> (w * w).sum().backward(); opt.step(); opt.zero_grad()
+    >>> isinstance(opt, gs.optim.Optimizer), w.tolist(), w.grad is None
+    (True, [0.0], True)
+    """
 
     def __init__(self, params: Iterable[Tensor], lr: float, name: str):
         self.params: List[Tensor] = list(params)

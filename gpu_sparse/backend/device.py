@@ -84,10 +84,20 @@ def _starting_default() -> str:
 
 
 def get_default_device() -> str:
-    """The device used when a constructor gets ``device=None``.
+    """The device used when a constructor gets ``device=None``: ``"cpu"`` or
+    ``"cuda:N"`` (see :func:`set_default_device`).
 
-    Starts from the environment variable ``GPU_SPARSE_DEVICE`` (``cpu``, ``cuda`` or
-    ``auto``; ``auto`` when unset: ``cuda`` when CuPy sees a GPU, else ``cpu``).
+    Starts from the environment variable ``GPU_SPARSE_DEVICE`` (``cpu``, ``cuda``,
+    ``cuda:N`` or ``auto``; ``auto`` when unset: ``cuda`` when CuPy sees a GPU, else
+    ``cpu``), read on the first call. That call raises ValueError for an unknown spec and
+    RuntimeError for a CUDA device that is not usable, naming ``GPU_SPARSE_DEVICE``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> d = gs.get_default_device()
+    >>> d == "cpu" or d.startswith("cuda:"), gs.tensor([1.0]).device == d
+    (True, True)
     """
     global _default_device
     if _default_device is None:

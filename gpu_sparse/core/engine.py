@@ -27,7 +27,17 @@ Formula = Callable[[Ctx, Any], Any]
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record the graph (True unless inside ``no_grad``)."""
+    """Whether operations currently record the graph: True unless inside ``no_grad``
+    (and not inside an ``enable_grad`` nested in it). Grad mode is per thread.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> with gs.no_grad():
+    ...     inside = gs.is_grad_enabled()
+    >>> gs.is_grad_enabled(), inside
+    (True, False)
+    """
     return bool(getattr(_state, "enabled", True))
 
 
@@ -57,7 +67,19 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
 
 
 def enable_grad() -> contextlib.AbstractContextManager[None]:
-    """Context manager that turns recording back on inside ``no_grad``."""
+    """Context manager that turns recording back on inside ``no_grad`` (for this
+    thread); the previous mode comes back on exit, also on an exception.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
+    >>> with gs.no_grad():
+    ...     with gs.enable_grad():
+    ...         y = x * 2
+    >>> y.requires_grad
+    True
+    """
     return _grad_mode(True)
 
 

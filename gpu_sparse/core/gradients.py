@@ -16,7 +16,18 @@ Tensors = Union[Tensor, Sequence[Tensor]]
 
 def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(tensor)/d(leaf) into ``.grad`` of every leaf that requires grad
-    (``tensor.backward(gradient, retain_graph)``)."""
+    (``tensor.backward(gradient, retain_graph)``, with its errors): ``gradient`` has
+    ``tensor``'s shape and dtype and may be omitted for a one-element tensor; sparse
+    leaves get gradients on their own pattern.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
+    >>> gs.autograd.backward((x * x).sum())
+    >>> x.grad.tolist()
+    [2.0, 4.0]
+    """
     tensor.backward(gradient, retain_graph=retain_graph)
 
 

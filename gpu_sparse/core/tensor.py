@@ -39,7 +39,16 @@ class Tensor:
     Create tensors with :func:`gpu_sparse.tensor`, :func:`gpu_sparse.sparse_coo_tensor`,
     :func:`gpu_sparse.sparse_csr_tensor`, :func:`gpu_sparse.from_scipy` and friends rather
     than calling this class. ``Tensor(array, device, pattern)`` wraps arrays as they are
-    (no copy, no checks).
+    (no copy, no checks): ``array`` is the dense data, or the (nnz,) values of a sparse
+    tensor in ``pattern``'s storage order. ValueError when ``pattern`` is on another
+    device than ``device``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> t = gs.tensor([[1.0, 2.0]])
+    >>> isinstance(t, gs.Tensor), t.shape, t.layout
+    (True, (1, 2), gpu_sparse.strided)
     """
 
     __array_priority__ = 1000  # ndarray + Tensor -> Tensor.__radd__
@@ -62,27 +71,78 @@ class Tensor:
     # ---- storage ---------------------------------------------------------------------
     @property
     def array(self) -> Array:
-        """The backend array behind this tensor: the dense data, or the (nnz,) values of a
-        sparse tensor. Outside autograd: writes through it are not tracked."""
+        """The backend array behind this tensor (a NumPy array on the CPU, a CuPy array on
+        a GPU): the dense data, or the (nnz,) values of a sparse tensor in storage order.
+        Outside autograd: no gradient flows through it, and writes through it are not
+        seen by the version counter (use the in-place methods for that).
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([3.0, 4.0]), (2, 2))
+        >>> gs.tensor([[1.0, 2.0]]).array.shape, a.array.shape
+        ((1, 2), (2,))
+        """
         return self._array
 
     @property
     def pattern(self) -> Optional[Pattern]:
-        """The sparse pattern (index structure), or None for a dense tensor."""
+        """The sparse pattern (the immutable index structure, COO or CSR), or None for a
+        dense tensor. Patterns are shared: a sparse leaf's gradient is on the leaf's own
+        pattern object.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([3.0, 4.0]), (2, 2))
+        >>> a.pattern.layout, a.pattern.nnz, gs.tensor([1.0]).pattern is None
+        (gpu_sparse.sparse_coo, 2, True)
+        """
         return self._pattern
 
     @property
     def backend(self) -> Backend:
-        """The backend computing on this tensor's device."""
+        """The backend computing on this tensor's device (``name`` ``"cpu"`` or
+        ``"cuda"``; ``xp`` is NumPy or CuPy), loaded on first use.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([1.0], device="cpu").backend.name
+        'cpu'
+        """
         return get_backend(self._device)
 
     def with_array(self, array: Array) -> Tensor:
-        """A tensor with this one's device and pattern (if any) holding ``array``."""
+        """A new tensor with this one's device and pattern (if any) holding ``array``:
+        no copy and no checks, so ``array`` must be an array of this device's backend with
+        this tensor's array shape ((nnz,) for a sparse tensor). The result is a leaf
+        outside the graph (no gradient flows to ``self``) with its own version counter.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0, 2.0])
+        >>> x.with_array(x.array * 2).tolist()
+        [2.0, 4.0]
+        """
         return Tensor(array, self._device, self._pattern)
 
     @property
     def version_counter(self) -> engine.VersionCounter:
-        """The in-place version counter of this tensor's storage (shared with its views)."""
+        """The in-place version counter of this tensor's storage, shared with its views
+        (``detach()``, ``values()``, ``T``): every in-place method bumps ``value``, and
+        backward refuses a saved input whose version moved.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0])
+        >>> v = x.version_counter
+        >>> before = v.value
+        >>> x.add_(1.0).version_counter.value - before, x.detach().version_counter is v
+        (1, True)
+        """
         return self._version_counter
 
     @property
@@ -93,62 +153,160 @@ class Tensor:
     # ---- metadata --------------------------------------------------------------------
     @property
     def layout(self) -> Layout:
-        """``strided`` (dense), ``sparse_coo`` or ``sparse_csr``."""
+        """The :class:`~gpu_sparse.Layout`: ``strided`` (dense), ``sparse_coo`` or
+        ``sparse_csr``.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([3.0, 4.0]), (2, 2))
+        >>> gs.tensor([1.0]).layout, a.layout, a.to_sparse_csr().layout
+        (gpu_sparse.strided, gpu_sparse.sparse_coo, gpu_sparse.sparse_csr)
+        """
         return Layout.strided if self._pattern is None else self._pattern.layout
 
     @property
     def shape(self) -> Tuple[int, ...]:
-        """The shape as a tuple of ints; (m, n) for a sparse matrix."""
+        """The shape as a tuple of ints; (m, n) for a sparse matrix (its dense shape, not
+        that of its stored values).
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [2, 0]], np.array([3.0, 4.0]), (2, 3))
+        >>> gs.tensor([[1.0, 2.0]]).shape, a.shape
+        ((1, 2), (2, 3))
+        """
         if self._pattern is None:
             return tuple(int(s) for s in self._array.shape)
         return self._pattern.shape
 
     def size(self, dim: Optional[int] = None) -> Any:
-        """The shape, or one of its entries (PyTorch's ``size``)."""
+        """The shape (``dim`` None), or its entry at ``dim`` (negative counts from the
+        end), as PyTorch's ``size``. IndexError for a dim out of range.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([[1.0, 2.0, 3.0]])
+        >>> x.size(), x.size(1), x.size(-2)
+        ((1, 3), 3, 1)
+        """
         return self.shape if dim is None else self.shape[dim]
 
     @property
     def ndim(self) -> int:
-        """The number of dimensions."""
+        """The number of dimensions, ``len(shape)`` (2 for a sparse matrix).
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor(1.0).ndim, gs.tensor([[1.0, 2.0]]).ndim
+        (0, 2)
+        """
         return len(self.shape)
 
     def dim(self) -> int:
-        """The number of dimensions (PyTorch's ``dim()``)."""
+        """The number of dimensions (PyTorch's ``dim()``), as :attr:`ndim`.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([[1.0, 2.0]]).dim()
+        2
+        """
         return len(self.shape)
 
     def numel(self) -> int:
-        """The number of elements of the (dense) shape, stored or not."""
+        """The number of elements of the (dense) shape, stored or not (see :attr:`nnz`
+        for the stored entries of a sparse tensor).
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [2, 0]], np.array([3.0, 4.0]), (2, 3))
+        >>> gs.tensor([[1.0, 2.0]]).numel(), a.numel()
+        (2, 6)
+        """
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype of the elements (of the values, for a sparse tensor)."""
+        """The NumPy dtype of the elements (of the values, for a sparse tensor).
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([1.0]).dtype, gs.tensor([1]).dtype, gs.tensor([1.0], dtype="float64").dtype
+        (dtype('float32'), dtype('int64'), dtype('float64'))
+        """
         return np.dtype(self._array.dtype)
 
     @property
     def device(self) -> str:
-        """``"cpu"`` or ``"cuda:N"``."""
+        """The device holding this tensor: ``"cpu"`` or ``"cuda:N"`` (always canonical).
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([1.0], device="cpu").device
+        'cpu'
+        """
         return self._device
 
     @property
     def is_sparse(self) -> bool:
-        """True for a COO tensor (PyTorch's meaning)."""
+        """True for a COO tensor (PyTorch's meaning: False for CSR, see
+        :attr:`is_sparse_csr`).
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([3.0, 4.0]), (2, 2))
+        >>> a.is_sparse, a.to_sparse_csr().is_sparse, gs.tensor([1.0]).is_sparse
+        (True, False, False)
+        """
         return self.layout is Layout.sparse_coo
 
     @property
     def is_sparse_csr(self) -> bool:
-        """True for a CSR tensor."""
+        """True for a CSR tensor.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([3.0, 4.0]), (2, 2))
+        >>> a.to_sparse_csr().is_sparse_csr, a.is_sparse_csr
+        (True, False)
+        """
         return self.layout is Layout.sparse_csr
 
     @property
     def is_cuda(self) -> bool:
-        """True on a CUDA device."""
+        """True on a CUDA device (``device`` ``"cuda:N"``).
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([1.0], device="cpu").is_cuda
+        False
+        """
         return self._device.startswith("cuda")
 
     # ---- autograd state --------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        """Whether gradients flow to this tensor (settable on leaves)."""
+        """Whether gradients flow to this tensor: set on leaves (assigning calls
+        :meth:`requires_grad_`, with its errors), True on results of recorded ops.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0])
+        >>> x.requires_grad = True
+        >>> x.requires_grad, (x * 2).requires_grad, x.detach().requires_grad
+        (True, True, False)
+        """
         return self._requires_grad
 
     @requires_grad.setter
@@ -156,7 +314,17 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        """Set ``requires_grad`` on a leaf; returns self."""
+        """Set ``requires_grad`` in place; returns self. RuntimeError when turning it off
+        on a result of an op (use :meth:`detach`) or turning it on for a dtype that is not
+        floating point or complex.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0]).requires_grad_()
+        >>> x.requires_grad, x.requires_grad_(False).requires_grad
+        (True, False)
+        """
         flag = bool(flag)
         if self._grad_fn is not None and not flag:
             raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
@@ -169,10 +337,22 @@ class Tensor:
 
     @property
     def grad(self) -> Optional[Tensor]:
-        """The accumulated gradient of a leaf (sparse leaves: on their own pattern).
+        """The accumulated gradient of a leaf, None until a backward reaches it: same
+        shape and dtype; sparse leaves get a sparse gradient on their own pattern. Each
+        backward adds into it; assign None (or use ``Optimizer.zero_grad``) to reset it.
+        Assigning anything but a Tensor or None raises TypeError.
 
         Non-leaf tensors get no ``.grad`` (use :func:`gpu_sparse.autograd.grad`); reading
-        it warns, as in PyTorch."""
+        it warns (UserWarning), as in PyTorch.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad.tolist()
+        [2.0, 4.0]
+        """
         if self._grad_fn is not None:
             warnings.warn("grad: the .grad attribute of a tensor that is not a leaf is "
                           "being read; backward() fills .grad of leaves only (use "
@@ -188,12 +368,30 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Optional[engine.Node[Any]]:
-        """The graph node that computed this tensor; None for a leaf."""
+        """The graph node that computed this tensor (named after the op); None for a
+        leaf and for results computed under ``no_grad``.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0], requires_grad=True)
+        >>> x.grad_fn is None, (x * 2).grad_fn
+        (True, <MulBackward>)
+        """
         return self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
-        """True unless an op recorded in the graph computed this tensor."""
+        """True unless an op recorded in the graph computed this tensor (tensors that do
+        not require grad are leaves too). Only leaves get ``.grad``.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0], requires_grad=True)
+        >>> x.is_leaf, (x * 2).is_leaf, (x * 2).detach().is_leaf
+        (True, False, True)
+        """
         return self._grad_fn is None
 
     def _attach(self, node: engine.Node[Any]) -> None:
@@ -202,10 +400,25 @@ class Tensor:
         self._grad_fn = node
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate gradients of this tensor into ``.grad`` of the leaves.
+        """Accumulate the gradients of this tensor into ``.grad`` of every leaf that
+        requires grad (sparse leaves: on their own pattern).
 
-        ``gradient`` (same shape and dtype; a Tensor or an array) may be omitted only for
-        a one-element tensor. RuntimeError when this tensor does not require grad.
+        ``gradient`` (dL/d(self): same shape, dtype and device; a Tensor or an array) may
+        be omitted only for a one-element tensor. The graph's saved values are freed
+        unless ``retain_graph``.
+
+        Errors: RuntimeError when this tensor does not require grad, when ``gradient`` is
+        omitted for more than one element or is on another device, when a saved input was
+        changed in place since, or on a second pass through a freed graph; ValueError for
+        a ``gradient`` of another shape, TypeError for another dtype.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).backward(gs.tensor([1.0, 10.0]))
+        >>> x.grad.tolist()
+        [2.0, 40.0]
         """
         if not self._requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no "
@@ -215,7 +428,17 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's array, pattern and version counter, outside the
-        graph."""
+        graph: a leaf that does not require grad, so no gradient flows through it. An
+        in-place change of either is seen by both (and by backward's version checks).
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
+        >>> d = x.detach()
+        >>> d.requires_grad, d.add_(1.0).tolist(), x.tolist()
+        (False, [2.0, 3.0], [2.0, 3.0])
+        """
         return Tensor(self._array, self._device, self._pattern, self._version_counter)
 
     # ---- gradient accumulation (called by the engine) -------------------------------
@@ -244,22 +467,60 @@ class Tensor:
 
     # ---- sparse accessors ------------------------------------------------------------
     def indices(self) -> Tensor:
-        """COO: the (2, nnz) int64 index tensor, duplicates and order as stored."""
+        """COO: the (2, nnz) int64 index tensor (rows, then columns), duplicates and order
+        as stored. A read-only view: patterns are immutable, so in-place methods on it
+        raise RuntimeError. No gradient. RuntimeError for a tensor that is not COO.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[1, 0], [0, 1]], np.array([3.0, 4.0]), (2, 2))
+        >>> a.indices().tolist(), a.coalesce().indices().tolist()
+        ([[1, 0], [0, 1]], [[0, 1], [1, 0]])
+        """
         pattern = sparse_pattern(self, "indices", Layout.sparse_coo)
         return _index_view(pattern.index_arrays()["indices"], self._device)
 
     def crow_indices(self) -> Tensor:
-        """CSR: the (m + 1,) int64 row pointer."""
+        """CSR: the (m + 1,) int64 row pointer (row ``i``'s entries are
+        ``crow[i]:crow[i + 1]``), read-only as :meth:`indices`. RuntimeError for a tensor
+        that is not CSR.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 0, 2], [0, 2, 1]], np.ones(3), (3, 3))
+        >>> a.to_sparse_csr().crow_indices().tolist()
+        [0, 2, 2, 3]
+        """
         pattern = sparse_pattern(self, "crow_indices", Layout.sparse_csr)
         return _index_view(pattern.index_arrays()["crow_indices"], self._device)
 
     def col_indices(self) -> Tensor:
-        """CSR: the (nnz,) int64 column indices."""
+        """CSR: the (nnz,) int64 column indices in storage order, read-only as
+        :meth:`indices`. RuntimeError for a tensor that is not CSR.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 0, 2], [0, 2, 1]], np.ones(3), (3, 3))
+        >>> a.to_sparse_csr().col_indices().tolist()
+        [0, 2, 1]
+        """
         pattern = sparse_pattern(self, "col_indices", Layout.sparse_csr)
         return _index_view(pattern.index_arrays()["col_indices"], self._device)
 
     def is_coalesced(self) -> bool:
-        """COO: True when indices are sorted row-major without duplicates."""
+        """COO: True when the indices are sorted row-major without duplicates (as
+        :meth:`coalesce` leaves them). RuntimeError for a tensor that is not COO.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[1, 0], [0, 1]], np.array([3.0, 4.0]), (2, 2))
+        >>> a.is_coalesced(), a.coalesce().is_coalesced()
+        (False, True)
+        """
         return sparse_pattern(self, "is_coalesced", Layout.sparse_coo).coalesced
 
     def _nnz(self) -> int:
@@ -267,7 +528,16 @@ class Tensor:
 
     @property
     def nnz(self) -> int:
-        """Number of stored entries (duplicates counted)."""
+        """The number of stored entries of a sparse tensor (duplicates counted).
+        RuntimeError for a dense tensor.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 0], [1, 1]], np.array([3.0, 4.0]), (2, 2))
+        >>> a.nnz, a.coalesce().nnz
+        (2, 1)
+        """
         return sparse_pattern(self, "nnz").nnz
 
     # ---- host views ------------------------------------------------------------------
@@ -279,7 +549,18 @@ class Tensor:
         return self._pattern.to_dense(self._array)
 
     def numpy(self) -> np.ndarray:
-        """Dense contents as a NumPy array (shares memory on the CPU; copies from a GPU)."""
+        """The dense contents as a NumPy array of the same shape and dtype: shares memory
+        on the CPU, copies from a GPU. Outside the graph. RuntimeError for a sparse tensor
+        (call ``to_dense()`` first) and for one that requires grad while grad mode is on
+        (call ``detach()`` first).
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> x = gs.tensor([1.0, 2.0], device="cpu")
+        >>> x.numpy().tolist(), np.shares_memory(x.numpy(), x.array)
+        ([1.0, 2.0], True)
+        """
         if self._pattern is not None:
             raise RuntimeError(f"numpy: expected a strided tensor, got {self.layout.value};"
                                " call to_dense() first")
@@ -289,11 +570,28 @@ class Tensor:
         return np.asarray(self.backend.to_numpy(self._array))
 
     def tolist(self) -> Any:
-        """The dense contents as nested Python lists (sparse: duplicates summed)."""
+        """The dense contents as nested Python lists (a Python number for a 0-d tensor);
+        a sparse tensor gives its dense matrix, duplicates summed. Outside the graph.
+
+        Examples
+        --------
+        >>> import numpy as np, gpu_sparse as gs
+        >>> a = gs.sparse_coo_tensor([[0, 0], [1, 1]], np.array([1.0, 2.0]), (1, 2))
+        >>> gs.tensor([[1.0, 2.0]]).tolist(), a.tolist()
+        ([[1.0, 2.0]], [[0.0, 3.0]])
+        """
         return np.asarray(self.backend.to_numpy(self._dense_array("tolist"))).tolist()
 
     def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor (any shape; sparse: its dense element) as a
+        Python number. Outside the graph. RuntimeError when ``numel() != 1``.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([[2.5]]).item(), gs.tensor([1.0, 2.0]).sum().item()
+        (2.5, 3.0)
+        """
         if self.numel() != 1:
             raise RuntimeError(f"item: expected a tensor with one element, got shape "
                                f"{self.shape}")
@@ -301,11 +599,29 @@ class Tensor:
         return np.asarray(self.backend.to_numpy(dense)).reshape(-1)[0].item()
 
     def cpu(self) -> Tensor:
-        """This tensor on the CPU (``to("cpu")``). Differentiable."""
+        """This tensor on the CPU (``to("cpu")``); ``self`` when it is there already.
+        Differentiable: the gradient goes back to ``self``'s device.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> gs.tensor([1.0]).cpu().device
+        'cpu'
+        """
         return self.to("cpu")
 
     def cuda(self, device: Optional[int] = None) -> Tensor:
-        """This tensor on the current (or the given) CUDA device. Differentiable."""
+        """This tensor on the current CUDA device, or on ``cuda:device``
+        (``to("cuda")``). Differentiable: the gradient goes back to ``self``'s device.
+        RuntimeError when no CUDA GPU is usable or the device does not exist.
+
+        Examples
+        --------
+        >>> import gpu_sparse as gs
+        >>> x = gs.tensor([1.0, 2.0], device="cpu")
+        >>> if "cuda" in gs.available_backends():
+        ...     assert x.cuda().is_cuda and x.cuda().cpu().tolist() == [1.0, 2.0]
+        """
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:

@@ -22,7 +22,17 @@ from ..backend import Array, Backend, CSRForm, get_backend
 
 
 class Layout(enum.Enum):
-    """Memory layout of a tensor."""
+    """Memory layout of a tensor, as ``torch.layout``: ``strided`` (dense),
+    ``sparse_coo`` or ``sparse_csr``, also exported as ``gpu_sparse.strided``,
+    ``gpu_sparse.sparse_coo`` and ``gpu_sparse.sparse_csr``. ``Layout(name)`` looks a
+    member up by its value (ValueError for an unknown name).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.tensor([1.0]).layout is gs.strided, gs.Layout("sparse_csr")
+    (True, gpu_sparse.sparse_csr)
+    """
 
     strided = "strided"
     sparse_coo = "sparse_coo"

@@ -582,29 +582,85 @@ def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
 
 
 def add_(self: Tensor, other: Any) -> Tensor:
-    """``self += other`` in place (dense, or a tensor on this one's pattern); returns self.
-    RuntimeError on a tensor that requires grad unless inside ``no_grad()``."""
+    """``self += other`` in place; returns self. ``other`` is a number, a 0-d array or a
+    tensor: dense (broadcast to ``self``'s shape, or to the (nnz,) values of a sparse
+    ``self``), or sparse with the same entries as ``self``. Not differentiable: the update
+    happens outside the graph and bumps the version counter, so a backward that saved
+    ``self`` earlier refuses to run.
+
+    Errors: TypeError for another kind of ``other`` or a dtype that cannot be cast to
+    ``self``'s; ValueError for a shape that does not broadcast or a sparse ``other`` on
+    other entries; RuntimeError for a tensor that requires grad (unless inside
+    ``no_grad()``), for the index tensors of a pattern (read-only), and for ``other`` on
+    another device.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> x.add_(gs.tensor([10.0, 20.0])).tolist()
+    [[11.0, 22.0], [13.0, 24.0]]
+    """
     return _inplace("add_", self, other)
 
 
 def sub_(self: Tensor, other: Any) -> Tensor:
-    """``self -= other`` in place, as :func:`add_`; e.g. an SGD step
-    ``w.values().sub_(lr * w.grad.values())`` inside ``no_grad()``."""
+    """``self -= other`` in place; returns self. Arguments, errors and (no)
+    differentiability as :func:`add_`; e.g. an SGD step
+    ``w.values().sub_(lr * w.grad.values())`` inside ``no_grad()``.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> w = gs.tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> with gs.no_grad():
+    ...     w.sub_(0.25 * w.grad).tolist()
+    [0.5, 1.0]
+    """
     return _inplace("sub_", self, other)
 
 
 def mul_(self: Tensor, other: Any) -> Tensor:
-    """``self *= other`` in place, as :func:`add_`."""
+    """``self *= other`` in place; returns self. Arguments, errors and (no)
+    differentiability as :func:`add_`; a sparse ``self`` scales its stored values.
+
+    Examples
+    --------
+    >>> import numpy as np, gpu_sparse as gs
+    >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([1.0, 2.0]), (2, 2))
+    >>> a.mul_(3.0).tolist()
+    [[0.0, 3.0], [6.0, 0.0]]
+    """
     return _inplace("mul_", self, other)
 
 
 def copy_(self: Tensor, other: Any) -> Tensor:
-    """Overwrite this tensor's elements with ``other`` in place, as :func:`add_`."""
+    """Overwrite this tensor's elements (sparse: stored values) with ``other`` in place,
+    broadcasting and casting to ``self``'s dtype; returns self. Arguments, errors and (no)
+    differentiability as :func:`add_`.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> x.copy_(gs.tensor([5.0, 6.0])).tolist()
+    [[5.0, 6.0], [5.0, 6.0]]
+    """
     return _inplace("copy_", self, other)
 
 
 def zero_(self: Tensor) -> Tensor:
-    """Set every element (sparse: every stored value) to zero in place."""
+    """Set every element (sparse: every stored value; the pattern stays) to zero in
+    place; returns self. Errors and (no) differentiability as :func:`add_`.
+
+    Examples
+    --------
+    >>> import numpy as np, gpu_sparse as gs
+    >>> a = gs.sparse_coo_tensor([[0, 1], [1, 0]], np.array([1.0, 2.0]), (2, 2))
+    >>> a.zero_().nnz, a.tolist()
+    (2, [[0.0, 0.0], [0.0, 0.0]])
+    """
     return _inplace("zero_", self, 0)
 
 

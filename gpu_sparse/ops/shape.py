@@ -377,17 +377,45 @@ def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 
 def _float(x: Tensor) -> Tensor:
-    """``x.to(float32)``."""
+    """``x.to(float32)``: the elements (sparse: stored values) as float32, ``x`` itself
+    when they are float32 already. Differentiable from floating point and complex dtypes
+    (complex keeps the real part, as :func:`cast`); integer and bool inputs give a
+    tensor without gradient.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.tensor([1, 2]).float().dtype, gs.tensor([1, 2]).float().tolist()
+    (dtype('float32'), [1.0, 2.0])
+    """
     return cast(x, np.float32)
 
 
 def _double(x: Tensor) -> Tensor:
-    """``x.to(float64)``."""
+    """``x.to(float64)``, as :meth:`float` (same shape and pattern, differentiable from
+    floating point and complex dtypes: the gradient is cast back).
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.tensor([0.5], requires_grad=True)
+    >>> x.double().sum().backward()
+    >>> x.double().dtype, x.grad.dtype
+    (dtype('float64'), dtype('float32'))
+    """
     return cast(x, np.float64)
 
 
 def _half(x: Tensor) -> Tensor:
-    """``x.to(float16)``."""
+    """``x.to(float16)``, as :meth:`float` (same shape and pattern, differentiable from
+    floating point and complex dtypes). Half precision holds about 3 significant digits.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> gs.tensor([1.0, 1.0 / 3]).half().dtype, gs.tensor([1.0, 1.0 / 3]).half().tolist()
+    (dtype('float16'), [1.0, 0.333251953125])
+    """
     return cast(x, np.float16)
 
 
