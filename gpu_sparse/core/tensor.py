@@ -721,6 +721,8 @@ class Tensor:
     zero_: ClassVar[Callable[[Tensor], Tensor]]
     # elementwise (gpu_sparse.ops.elementwise)
     __rtruediv__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __eq__: ClassVar[Callable[[Tensor, Any], Any]]
+    __ne__: ClassVar[Callable[[Tensor, Any], Any]]
     __pow__: ClassVar[Callable[[Tensor, Any], Tensor]]
     __rpow__: ClassVar[Callable[[Tensor, Any], Tensor]]
     __abs__: ClassVar[Callable[[Tensor], Tensor]]
