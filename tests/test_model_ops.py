@@ -134,6 +134,10 @@ def test_comparisons(device, rng):
     assert a in [a] and len({a, b}) == 2  # hashing and lists still go by identity
     c = gs.tensor([1j], device=device)
     assert (c == 1j).tolist() == [True]
+    with pytest.raises(TypeError, match="eq: other must be a Tensor or a number, got list"):
+        _ = a == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="__getitem__: slice step cannot be zero"):
+        a[::0]
     with pytest.raises(TypeError, match="lt: complex numbers are not ordered"):
         _ = c < 1
 

@@ -709,6 +709,8 @@ def pow_base_grad(G: Tensor, a: Any, b: Any) -> Array:
 def pow_exp_grad(G: Tensor, a: Any, b: Any) -> Array:
     """``a ** b * log(a)``, zero where ``a == 0`` and ``Re b >= 0`` (d a^b / d b)."""
     xp = G.backend.xp
+    if not hasattr(a, "dtype"):  # a Python number: an array of G's dtype for xp.log
+        a = xp.asarray(a, dtype=G.dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         d = a ** b * xp.log(a)
         return xp.where((a == 0) & (xp.asarray(b).real >= 0), G.dtype.type(0), d)

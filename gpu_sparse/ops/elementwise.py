@@ -428,7 +428,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     cond = condition.array if isinstance(condition, Tensor) else condition
     if isinstance(condition, Tensor):
         validate.same_device(fn, condition=condition, input=like)
-    cond = like.backend.asarray(cond)
+    cond = like.backend.asarray(cond).copy()  # saved for backward: the caller's may change
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     a = _operand(fn, input, like, "input")
@@ -457,9 +457,12 @@ _COMPARE = {"eq": "__eq__", "ne": "__ne__", "lt": "__lt__", "le": "__le__",
 
 
 def _compare(fn: str, a: Tensor, b: Any) -> Any:
-    if not isinstance(b, (Tensor, numbers.Number)) and not (
+    if isinstance(b, (list, tuple, np.ndarray)) and not (
             isinstance(b, np.ndarray) and b.ndim == 0):
-        return NotImplemented
+        raise TypeError(f"{fn}: other must be a Tensor or a number, got "
+                        f"{type(b).__name__} (wrap arrays with gpu_sparse.tensor)")
+    if not isinstance(b, (Tensor, numbers.Number)) and not isinstance(b, np.ndarray):
+        return NotImplemented  # another type's reflected comparison may apply
     if a.pattern is not None or (isinstance(b, Tensor) and b.pattern is not None):
         raise TypeError(f"{fn}: comparisons take dense tensors (use to_dense() or "
                         "values())")

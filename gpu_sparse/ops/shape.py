@@ -42,11 +42,13 @@ def _key_items(x: Tensor, key: Any) -> Tuple[Key, bool]:
             validate.same_device(fn, input=x, index=item)
             item = item.array.copy()
         elif isinstance(item, (list, np.ndarray)) or hasattr(item, "__cuda_array_interface__"):
-            item = x.backend.asarray(item)
+            item = x.backend.asarray(item).copy()  # saved for backward: theirs may change
             if item.dtype.kind == "f" and item.size == 0:
                 item = item.astype(np.int64)
         elif isinstance(item, (bool, np.bool_)):
             item = x.backend.asarray(bool(item))
+        elif isinstance(item, slice) and item.step is not None and item.step == 0:
+            raise ValueError(f"{fn}: slice step cannot be zero")
         elif isinstance(item, (numbers.Integral, slice)) or item is None or item is Ellipsis:
             pass
         else:
