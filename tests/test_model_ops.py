@@ -408,3 +408,28 @@ def test_sparse_sum(device, rng, layout):
         assert got.layout is gs.strided
         assert_close(host(got), D.sum(axis=dim), np.complex128)
         assert gs.autograd.gradcheck(lambda a, dim=dim: gs.sparse.sum(a, dim) * 2j, (s,))
+
+
+def test_constructors_share_the_pattern_of_index_views(device, rng):
+    s, _, _ = make_sparse(rng, "coo", 5, 4, 9, np.float64, device)
+    c = s.coalesce()
+    v = gs.tensor(randn(rng, (c._nnz(),), np.float64), device=device, requires_grad=True)
+    t = gs.sparse_coo_tensor(c.indices(), v, c.shape, is_coalesced=True)
+    assert t.pattern is c.pattern and t.is_coalesced()  # no copy, caches shared
+    np.testing.assert_array_equal(host(t), host(v))
+    (t.to_dense() * 2).sum().backward()
+    np.testing.assert_array_equal(host(v.grad), 2.0)
+    r = c.to_sparse_csr()
+    u = gs.sparse_csr_tensor(r.crow_indices(), r.col_indices(), v.detach(), r.shape)
+    assert u.pattern is r.pattern
+    # anything else takes the usual path: another size, an unproven claim, mixed views
+    assert gs.sparse_coo_tensor(c.indices(), v.detach(), (6, 4)).pattern is not c.pattern
+    assert gs.sparse_coo_tensor(s.indices(), s.values().detach(), s.shape).pattern \
+        is s.pattern
+    with pytest.raises(ValueError):
+        gs.sparse_coo_tensor(s.indices(), s.values().detach(), s.shape, is_coalesced=True)
+    with pytest.raises(ValueError, match="values"):
+        gs.sparse_coo_tensor(c.indices(), gs.ones(c._nnz() + 1, dtype="float64",
+                                                  device=device), c.shape)
+    assert gs.sparse_csr_tensor(r.crow_indices(), c.indices()[1], v.detach(),
+                                r.shape).pattern is not r.pattern

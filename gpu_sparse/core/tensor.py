@@ -56,6 +56,11 @@ class Tensor:
     # np.asarray(t) goes through __array__ below
     __array_ufunc__ = None
 
+    #: For an index view (``indices()``, ``crow_indices()``, ``col_indices()``): the
+    #: immutable pattern it shows, which a constructor given the view reuses as it is
+    #: (no copy, no new checks, its cached CSR forms shared).
+    index_of: Optional[Pattern] = None
+
     def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None,
                  version: Optional[engine.VersionCounter] = None):
         if pattern is not None and pattern.device != device:
@@ -479,7 +484,7 @@ class Tensor:
         ([[1, 0], [0, 1]], [[0, 1], [1, 0]])
         """
         pattern = sparse_pattern(self, "indices", Layout.sparse_coo)
-        return _index_view(pattern.index_arrays()["indices"], self._device)
+        return _index_view(pattern.index_arrays()["indices"], self._device, pattern)
 
     def crow_indices(self) -> Tensor:
         """CSR: the (m + 1,) int64 row pointer (row ``i``'s entries are
@@ -494,7 +499,7 @@ class Tensor:
         [0, 2, 2, 3]
         """
         pattern = sparse_pattern(self, "crow_indices", Layout.sparse_csr)
-        return _index_view(pattern.index_arrays()["crow_indices"], self._device)
+        return _index_view(pattern.index_arrays()["crow_indices"], self._device, pattern)
 
     def col_indices(self) -> Tensor:
         """CSR: the (nnz,) int64 column indices in storage order, read-only as
@@ -508,7 +513,7 @@ class Tensor:
         [0, 2, 1]
         """
         pattern = sparse_pattern(self, "col_indices", Layout.sparse_csr)
-        return _index_view(pattern.index_arrays()["col_indices"], self._device)
+        return _index_view(pattern.index_arrays()["col_indices"], self._device, pattern)
 
     def is_coalesced(self) -> bool:
         """COO: True when the indices are sorted row-major without duplicates (as
@@ -766,14 +771,16 @@ class Tensor:
     half: ClassVar[Callable[[Tensor], Tensor]]
 
 
-def _index_view(arr: Array, device: str) -> Tensor:
+def _index_view(arr: Array, device: str, pattern: Pattern) -> Tensor:
     """A pattern's index array as a tensor no in-place method may change (and, on the
     CPU, a read-only NumPy view): a pattern's indices never change under its cached CSR
-    forms."""
+    forms. The view remembers its pattern (:attr:`Tensor.index_of`)."""
     if isinstance(arr, np.ndarray):
         arr = arr.view()
         arr.flags.writeable = False
-    return Tensor(arr, device, version=engine.VersionCounter(read_only=True))
+    view = Tensor(arr, device, version=engine.VersionCounter(read_only=True))
+    view.index_of = pattern
+    return view
 
 
 def sparse_pattern(t: Tensor, fn: str, layout: Optional[Layout] = None) -> Pattern:

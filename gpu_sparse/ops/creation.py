@@ -10,7 +10,7 @@ import numpy as np
 from ..backend import Array, canonical_device, device_of_array, get_backend
 from ..core import validate
 from ..core.tensor import Tensor
-from ..formats import COOPattern, CSRPattern, coo, csr
+from ..formats import COOPattern, CSRPattern, Layout, Pattern, coo, csr
 from .derivatives import ConstructorCtx, record
 from .structure import to_dense
 
@@ -238,6 +238,10 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Any = None, *, dtype: Any
     """
     fn = "sparse_coo_tensor"
     dev, vals = _values_array(fn, values, dtype, device)
+    shared = _shared_pattern(indices, None, dev, size, is_coalesced, vals.shape)
+    if shared is not None:  # another tensor's indices(): its immutable pattern as it is
+        return _track_values(fn, Tensor(vals.copy(order="C"), dev, shared), values,
+                             requires_grad)
     idx = _index_array(fn, "indices", indices, dev)
     if idx.ndim == 1 and idx.shape[0] == 0:
         idx = idx.reshape(2, 0)
@@ -281,6 +285,10 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     """
     fn = "sparse_csr_tensor"
     dev, vals = _values_array(fn, values, dtype, device)
+    shared = _shared_pattern(crow_indices, col_indices, dev, size, False, vals.shape)
+    if shared is not None:  # another tensor's crow_indices() and col_indices()
+        return _track_values(fn, Tensor(vals.copy(order="C"), dev, shared), values,
+                             requires_grad)
     crow = _index_array(fn, "crow_indices", crow_indices, dev)
     col = _index_array(fn, "col_indices", col_indices, dev)
     if crow.ndim != 1 or col.ndim != 1:
@@ -304,6 +312,30 @@ def sparse_csr_tensor(crow_indices: Any, col_indices: Any, values: Any, size: An
     vals = vals.copy(order="C")
     t = Tensor(vals, dev, CSRPattern(crow, col, shape, dev, proven=check_invariants))
     return _track_values(fn, t, values, requires_grad)
+
+
+def _shared_pattern(first: Any, second: Any, dev: str, size: Any, claims_coalesced: bool,
+                    values_shape: Tuple[int, ...]) -> Optional[Pattern]:
+    """The pattern behind index views of one existing tensor (``indices()``, or
+    ``crow_indices()`` with ``col_indices()``), when a new tensor may share it: same
+    device, same size (or none given), as many values as entries, and no claim of
+    coalesced order the pattern does not already make. None otherwise (the indices are
+    then copied and checked as usual)."""
+    pattern = first.index_of if isinstance(first, Tensor) else None
+    if pattern is None or pattern.device != dev or tuple(values_shape) != (pattern.nnz,):
+        return None
+    if second is not None and (not isinstance(second, Tensor) or second.index_of is not pattern
+                               or pattern.layout is not Layout.sparse_csr):
+        return None
+    if second is None and pattern.layout is not Layout.sparse_coo:
+        return None
+    if size is not None and (not isinstance(size, (tuple, list))
+                             or tuple(size) != tuple(pattern.shape)):
+        return None
+    if claims_coalesced and not pattern.coalesced:
+        return None
+    pattern.prove("sparse_coo_tensor" if second is None else "sparse_csr_tensor", "indices")
+    return pattern
 
 
 def from_scipy(m: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:

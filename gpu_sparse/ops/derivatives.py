@@ -280,9 +280,11 @@ class SparseSumCtx:
 
 @dataclasses.dataclass(frozen=True)
 class SparseSoftmaxCtx:
-    """``out = softmax (or log_softmax) of a coalesced sparse input along dim``."""
+    """``out = softmax (or log_softmax) of a coalesced sparse input along dim``;
+    ``out_values`` a private copy of the result's values (the backward reads them)."""
     input: Tensor
     dim: int
+    out_values: Array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -578,8 +580,7 @@ READS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "relu": {"input": ("input",)}, "exp": {"input": ("input",)},
     "log": {"input": ("input",)}, "log_softmax": {"input": ("input",)},
     "amax": {"input": ("input",)}, "amin": {"input": ("input",)},
-    "softmax": {"input": ("input",)}, "sparse_softmax": {"input": ("input",)},
-    "sparse_log_softmax": {"input": ("input",)},
+    "softmax": {"input": ("input",)},
 }
 
 #: The context type each op saves (checked by :func:`record`).
@@ -884,7 +885,7 @@ def segment_softmax(s: Tensor, dim: int, log: bool) -> Array:
 
 def sparse_softmax_grad(c: Any, g: Array, log: bool) -> Array:
     """The values' gradient of ``sparse.softmax`` / ``sparse.log_softmax``."""
-    out = segment_softmax(c.input, c.dim, log)
+    out = c.out_values
     seg = segment_of(c.input, c.dim)
     xp = c.input.backend.xp
     if log:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import validate
+from ..core.engine import is_grad_enabled
 from ..core.tensor import Layout, Tensor, sparse_pattern
 from ..formats import conj as conj_array
 from .derivatives import SparseSoftmaxCtx, SparseSumCtx, record, segment_softmax
@@ -76,7 +77,10 @@ def _softmax(fn: str, s: Tensor, dim: Any, log: bool) -> Tensor:
     sc = _coalesced(fn, s)
     vals = segment_softmax(sc, d, log)
     key = "sparse_log_softmax" if log else "sparse_softmax"
-    return record(key, sc.with_array(vals), [("input", sc)], SparseSoftmaxCtx(sc, d))
+    out = sc.with_array(vals)
+    if not (is_grad_enabled() and sc.requires_grad):
+        return out
+    return record(key, out, [("input", sc)], SparseSoftmaxCtx(sc, d, vals.copy()))
 
 
 def softmax(s: Tensor, dim: int) -> Tensor:
