@@ -337,7 +337,7 @@ def _grad_mat(c: DistCtx, g: DT) -> Any:
         return g._like(g._runner.map(_t_grad_mat_array, args, g.owners()))
     h = g._runner.map(_t_grad_mat, [("addmm", g._blocks, g.row_bounds, g.shape, g.dtype,
                                      g.device, c.beta, tuple(mat.shape))],
-                      [g._runner.owner(0)])
+                      [g._runner.owner(0, 1)])
     return _local_result(g._runner, h[0])
 
 
@@ -379,7 +379,7 @@ def _grad_x(c: DistCtx, g: DT) -> DT:
 def _grad_w(c: DistCtx, g: DT) -> Tensor:
     x = c.mat1
     h = g._runner.map(_t_dense_mm_grad_w, [(x._blocks, g._blocks, g.row_bounds, g.shape[0],
-                                            c.mat2.detach())], [g._runner.owner(0)])
+                                            c.mat2.detach())], [g._runner.owner(0, 1)])
     return _local_result(g._runner, h[0])
 
 
@@ -432,7 +432,7 @@ def _sampled_grad_mat2(c: DistCtx, g: DT) -> Tensor:
     h = inp._runner.map(_t_sampled_grad_mat2,
                         [(g._blocks, None if s.perms is None else list(s.perms), x._blocks,
                           inp.row_bounds, inp.shape, s, c.mat2, c.beta, c.alpha)],
-                        [inp._runner.owner(0)])
+                        [inp._runner.owner(0, 1)])
     return _local_result(inp._runner, h[0])
 
 
@@ -483,7 +483,7 @@ def _binary_grad(which: int) -> Callable[[DistCtx, DT], Any]:
         whole = [t._blocks if isinstance(t, DT) else _plain(t) for t in args_t]
         h = g._runner.map(_t_gather_then, [(c.op, g.device, which, g._blocks, g.row_bounds,
                                             g.shape[0], g.dtype, *whole)],
-                          [g._runner.owner(0)])
+                          [g._runner.owner(0, 1)])
         return _local_result(g._runner, h[0])
     return formula
 
@@ -519,7 +519,7 @@ def total(x: DT) -> Tensor:
     if x.layout is not Layout.strided:
         raise TypeError("sum: distributed sparse tensors are not summed; sum a dense result")
     h = x._runner.map(_t_sum, [(x._blocks, x.row_bounds, x.shape, x.dtype, x.device)],
-                      [x._runner.owner(0)])
+                      [x._runner.owner(0, 1)])
     out = Tensor(_local_result(x._runner, h[0]), x.device)
     return _record("sum", out, [("input", x)], {"input": x}, {"input": _sum_grad})
 

@@ -25,9 +25,11 @@ def current_client() -> Optional[Client]:
 class Runner:
     """Runs block tasks on ``client`` (None: the threaded scheduler).
 
-    ``owners[b]`` is the worker address of block ``b`` (None without a client): block b
-    lives on ``workers[b % W]`` for the sorted worker addresses seen when the runner was
-    made, so two tensors with the same bounds keep row block b on the same worker."""
+    :meth:`owner` gives the worker address of block ``b`` of ``n`` (None without a
+    client): consecutive blocks share a worker, block b on ``workers[b * W // n]`` for the
+    W sorted worker addresses seen when the runner was made, so two tensors with the same
+    bounds keep row block b on the same worker, and a banded matrix in more blocks than
+    workers only moves the chunks at the workers' edges."""
 
     def __init__(self, client: Optional[Client]):
         self.client = client
@@ -35,8 +37,8 @@ class Runner:
             sorted(client.scheduler_info(n_workers=-1)["workers"]) if client is not None
             else [None])
 
-    def owner(self, b: int) -> Optional[str]:
-        return self.workers[b % len(self.workers)]
+    def owner(self, b: int, n: int) -> Optional[str]:
+        return self.workers[b * len(self.workers) // max(n, 1)]
 
     def put(self, values: Sequence[Any], owners: Sequence[Optional[str]]) -> List[Any]:
         """Place local values on their owners (one scatter per block)."""

@@ -133,7 +133,7 @@ class DistributedTensor:
 
     def owners(self) -> List[Optional[str]]:
         """The worker address of each block (None on the threaded scheduler)."""
-        return [self._runner.owner(b) for b in range(self.n_blocks)]
+        return [self._runner.owner(b, self.n_blocks) for b in range(self.n_blocks)]
 
     def _like(self, blocks: Sequence[Any], dtype: Any = None,
               layout: Optional[Layout] = None) -> DistributedTensor:
@@ -406,7 +406,7 @@ def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = 
     ----------
     t : Tensor (m, n), dense or sparse; its device is the blocks' device.
     n_blocks : number of (near-)equal row blocks; default the number of workers (2
-        without a client). Block b lives on worker ``b % W`` (sorted addresses).
+        without a client). Block b of n lives on worker ``b * W // n`` (sorted addresses).
     row_bounds : ints ``0 = r_0 <= ... <= r_B = m`` instead (empty blocks allowed).
     col_bounds : sparse only: the row partition of the dense operands it will multiply
         (default ``row_bounds`` for a square matrix, else an even split in as many blocks).
@@ -435,7 +435,7 @@ def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = 
     m, n = t.shape
     bounds = _check_bounds(fn, m, n_blocks, row_bounds, runner)
     nb = len(bounds) - 1
-    owners = [runner.owner(b) for b in range(nb)]
+    owners = [runner.owner(b, nb) for b in range(nb)]
     backend = get_backend(t.device)
     if t.pattern is None:
         arr = t.array
@@ -482,7 +482,7 @@ def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = 
         idx = np.stack([rows[sel], cols[sel] - c0])
         col_blocks.append(Tensor(v, t.device, COOPattern(backend.asarray(idx), (m, c1 - c0),
                                                            t.device)))
-    col_owners = [runner.owner(c) for c in range(ncb)]
+    col_owners = [runner.owner(c, ncb) for c in range(ncb)]
     structure = Structure(
         col_bounds=tuple(col_bounds), touched=tuple(touched), col_touched=tuple(col_touched),
         perms=None if pat.layout is Layout.sparse_csr else tuple(runner.put(perms, owners)),
@@ -539,7 +539,7 @@ def from_dask(x: Any, *, device: Any = None) -> DistributedTensor:
     bounds = tuple(int(b) for b in np.concatenate([[0], np.cumsum(x.chunks[0])]))
     dev = "cpu" if device is None else str(device)
     parts = [d for (d,) in x.to_delayed()]
-    owners = [runner.owner(b) for b in range(len(parts))]
+    owners = [runner.owner(b, len(parts)) for b in range(len(parts))]
     blocks: List[Any]
     if runner.client is None:
         blocks = runner.map(_as_backend_array, [(p, dev) for p in parts], owners)

@@ -94,7 +94,9 @@ def _model(S, p, itemsize):
     S, so B moves once: two all-gathers in all. (Which holder sends a chunk is Dask's
     choice once a replica exists, so the model is per receiver; the totals agree.)"""
     st = S._structure
-    owner = S._runner.owner
+    def owner(b):
+        return S._runner.owner(b, S.n_blocks)
+
     need = set()
     for b, touched in enumerate(st.touched):
         need |= {("B", j, owner(b)) for j in touched if owner(j) != owner(b)}
