@@ -470,7 +470,7 @@ def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = 
             idx = np.stack([rows[sel] - r0, cols[sel]])
             p = COOPattern(backend.asarray(idx), (r1 - r0, n), t.device,
                            coalesced=pat.coalesced)
-            perms.append(sel)
+            perms.append(backend.asarray(sel))
         blocks.append(Tensor(v, t.device, p))
     col_blocks = []
     col_touched = []

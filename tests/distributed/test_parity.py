@@ -184,3 +184,34 @@ def test_constructors_and_round_trips(device, rng):
     _same(dx.to_dask().compute(), x)
     _same(gd.from_dask(dx.to_dask()).compute().numpy(), x)
     assert dx.persist() is dx and dx.requires_grad_() is dx and dx.detach().is_leaf
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_sampled_addmm_and_grads_bitwise(device, rng, layout, dtype):
+    m, n, k = 21, 13, 4
+    s = _sparse(rng, m, n, 60, dtype, layout, device)
+    x = randn(rng, (m, k), dtype)
+    y = randn(rng, (k, n), dtype)
+    gv = randn(rng, (s.nnz,), dtype)
+    alpha, beta = (2.0 - 1j, 0.5 + 0.5j) if np.dtype(dtype).kind == "c" else (2.0, 0.5)
+    rb = [0, 1, 1, 12, m]
+
+    sl = s.detach().requires_grad_()
+    xl = gs.tensor(x, device=device, requires_grad=True)
+    yl = gs.tensor(y, device=device, requires_grad=True)
+    ref = gs.sparse.sampled_addmm(sl, xl, yl, beta=beta, alpha=alpha)
+    ref.backward(s.with_array(s.backend.asarray(gv)))
+
+    sd = gd.from_tensor(s, row_bounds=rb).requires_grad_()
+    xd = gd.from_numpy(x, row_bounds=rb, device=device).requires_grad_()
+    yd = gs.tensor(y, device=device, requires_grad=True)
+    out = gs.sparse.sampled_addmm(sd, xd, yd, beta=beta, alpha=alpha)
+    out.backward(gd.from_tensor(s.with_array(s.backend.asarray(gv)), row_bounds=rb))
+
+    got = out.compute()
+    assert got.layout is s.layout
+    _same(got.values().numpy(), ref.detach().values().numpy())
+    _same(sd.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    _same(yd.grad.numpy(), yl.grad.numpy())
