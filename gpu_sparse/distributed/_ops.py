@@ -243,7 +243,10 @@ def _check_dtype(fn: str, **named: Any) -> Any:
     if len(set(dts.values())) > 1:
         found = ", ".join(f"{k} {v}" for k, v in dts.items())
         raise TypeError(f"{fn}: expected the same dtype for all tensors, got {found}")
-    return next(iter(dts.values()))
+    dt = next(iter(dts.values()))
+    if fn != "add" and fn != "sub" and fn != "mul" and dt.kind not in "fc":
+        raise TypeError(f"{fn}: expected floating point or complex values, got {dt}")
+    return dt
 
 
 # ---- sparse @ dense ------------------------------------------------------------------
@@ -262,8 +265,10 @@ def sparse_addmm(fn: str, mat: Any, mat1: DT, mat2: Any, beta: Any, alpha: Any,
     if mat2.row_bounds != s.col_bounds:
         raise ValueError(f"{fn}: mat2's row_bounds {mat2.row_bounds} must be mat1's column "
                          f"partition {s.col_bounds} (build mat2 with row_bounds=...)")
-    if mat is not None and not isinstance(mat, DT) and not _is_small(mat):
-        raise _big_local(fn, "mat", mat)
+    if mat is not None and not isinstance(mat, DT):
+        products.validate.tensor_arg(fn, "mat", mat)
+        if not _is_small(mat):
+            raise _big_local(fn, "mat", mat)
     m, p = mat1.shape[0], mat2.shape[1]
     if isinstance(mat, DT) and (mat.shape != (m, p) or mat.row_bounds != mat1.row_bounds
                                 or mat.layout is not Layout.strided):
@@ -342,10 +347,6 @@ def _grad_mat(c: DistCtx, g: DT) -> Any:
 
 
 _ADDMM_FORMULAS = {"mat": _grad_mat, "mat1": _grad_mat1, "mat2": _grad_mat2}
-
-
-def _conj(x: Any) -> Any:
-    return x.conjugate() if isinstance(x, complex) else x
 
 
 # ---- dense @ local weight --------------------------------------------------------------
@@ -538,6 +539,12 @@ def _sum_grad(c: DistCtx, g: Tensor) -> DT:
 
 # ---- dispatch from the public functions ------------------------------------------------
 def _dispatch(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
+    if public in (elementwise.add, elementwise.sub, elementwise.mul) and not kwargs:
+        return binary(public.__name__, *args)
+    if public is elementwise.relu and not kwargs:
+        return relu(*args)
+    if public is elementwise.sum and not kwargs:
+        return total(*args)
     names = {products.sparse_addmm: "addmm", products.addmm: "addmm",
              products.sparse_mm: "mm", products.mm: "mm", products.matmul: "matmul",
              products.sampled_addmm: "sampled_addmm"}

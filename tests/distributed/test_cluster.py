@@ -2,6 +2,8 @@
 each): a 2-layer GCN forward + backward bitwise equal to one device, and the bytes each
 worker sends for an SpMM forward + backward equal to the communication model (±2 %)."""
 
+import faulthandler
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,14 @@ def client():
     finally:
         c.close(timeout=30)
         cluster.close(timeout=30)
+
+
+@pytest.fixture(autouse=True)
+def watchdog():
+    """A hung cluster ends the run with every thread's traceback instead of hanging CI."""
+    faulthandler.dump_traceback_later(180, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 def _same(a, b):

@@ -93,6 +93,22 @@ def test_mm_beta0_nan_distributed_mat_and_nnz0(device, rng, layout):
         _same(gs.sparse.mm(sd, bd).compute().numpy(), gs.sparse.mm(s, gs.tensor(b)).numpy())
 
 
+def test_distributed_mat_gets_a_distributed_gradient(device, rng):
+    m, n, p = 15, 9, 3
+    s = _sparse(rng, m, n, 30, np.complex64, "csr", device)
+    b, mat, G = (randn(rng, sh, np.complex64) for sh in ((n, p), (m, p), (m, p)))
+    ml = gs.tensor(mat, device=device, requires_grad=True)
+    gs.sparse.addmm(ml, s, gs.tensor(b, device=device), beta=1.5 - 2j).backward(G)
+    sd = gd.from_tensor(s, row_bounds=[0, 1, 1, 8, m], col_bounds=[0, 4, 9])
+    md = gd.from_numpy(mat, row_bounds=sd.row_bounds, device=device).requires_grad_()
+    bd = gd.from_numpy(b, row_bounds=[0, 4, 9], device=device)
+    out = gs.sparse.addmm(md, sd, bd, beta=1.5 - 2j)
+    out.backward(G)
+    _same(md.grad.compute().numpy(), ml.grad.numpy())
+    with pytest.raises(TypeError, match="addmm: mat"):
+        gs.sparse.addmm(1.0, sd, bd.detach())
+
+
 def test_own_indices_on_an_uncoalesced_block(device):
     # block 0 holds (0, 1) twice, out of order with (0, 0): its gradient keeps them
     idx = np.array([[0, 2, 0, 0, 3], [1, 2, 0, 1, 3]])
@@ -122,7 +138,7 @@ def test_gcn_layer_pieces_bitwise(device, rng, dtype):
     rb = [0, 1, 1, 9, m]
 
     def run(xt, wt, bt, s):
-        h = (xt @ wt + bt).relu() * 2.0 - xt @ wt
+        h = gs.relu(bt + xt @ wt) * 2.0 - xt @ wt  # Tensor + DistributedTensor too
         q = gs.sparse.sampled_addmm(s, h, gs.tensor(h_t_local, device=device), beta=0.5,
                                     alpha=2.0)
         return h, q
