@@ -1,5 +1,6 @@
 """Shared test fixtures: the parity fixture over every available backend."""
 
+import importlib.util
 import zlib
 
 import numpy as np
@@ -13,6 +14,9 @@ BACKENDS = gpu_sparse.available_backends()
 # check from source cover them (gpu_sparse/cuda/launch.py is pure Python and collected).
 collect_ignore = ([] if "cuda" in BACKENDS else
                   ["gpu_sparse/cuda/backend.py", "gpu_sparse/cuda/_kernels.py"])
+# gpu_sparse.distributed needs the optional dask[distributed] (its doctests too)
+if importlib.util.find_spec("distributed") is None:
+    collect_ignore.append("gpu_sparse/distributed")
 
 
 @pytest.fixture(params=BACKENDS)

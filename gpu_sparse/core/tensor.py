@@ -56,10 +56,10 @@ class Tensor:
     # np.asarray(t) goes through __array__ below
     __array_ufunc__ = None
 
-    #: For an index view (``indices()``, ``crow_indices()``, ``col_indices()``): the
-    #: immutable pattern it shows, which a constructor given the view reuses as it is
-    #: (no copy, no new checks, its cached CSR forms shared).
-    index_of: Optional[Pattern] = None
+    # For an index view (``indices()``, ``crow_indices()``, ``col_indices()``): the
+    # immutable pattern it shows, which a constructor given the view reuses as it is (no
+    # copy, no new checks, its cached CSR forms shared); see :func:`index_source`.
+    _index_of: Optional[Pattern] = None
 
     def __init__(self, array: Array, device: str, pattern: Optional[Pattern] = None,
                  version: Optional[engine.VersionCounter] = None):
@@ -774,13 +774,19 @@ class Tensor:
 def _index_view(arr: Array, device: str, pattern: Pattern) -> Tensor:
     """A pattern's index array as a tensor no in-place method may change (and, on the
     CPU, a read-only NumPy view): a pattern's indices never change under its cached CSR
-    forms. The view remembers its pattern (:attr:`Tensor.index_of`)."""
+    forms. The view remembers its pattern (:func:`index_source`)."""
     if isinstance(arr, np.ndarray):
         arr = arr.view()
         arr.flags.writeable = False
     view = Tensor(arr, device, version=engine.VersionCounter(read_only=True))
-    view.index_of = pattern
+    view._index_of = pattern
     return view
+
+
+def index_source(t: Any) -> Optional[Pattern]:
+    """The pattern whose index array ``t`` views (``indices()`` and the CSR accessors),
+    or None for any other object."""
+    return t._index_of if isinstance(t, Tensor) else None
 
 
 def sparse_pattern(t: Tensor, fn: str, layout: Optional[Layout] = None) -> Pattern:

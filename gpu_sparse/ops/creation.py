@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import Array, canonical_device, device_of_array, get_backend
 from ..core import validate
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, index_source
 from ..formats import COOPattern, CSRPattern, Layout, Pattern, coo, csr
 from .derivatives import ConstructorCtx, record
 from .structure import to_dense
@@ -321,10 +321,10 @@ def _shared_pattern(first: Any, second: Any, dev: str, size: Any, claims_coalesc
     device, same size (or none given), as many values as entries, and no claim of
     coalesced order the pattern does not already make. None otherwise (the indices are
     then copied and checked as usual)."""
-    pattern = first.index_of if isinstance(first, Tensor) else None
+    pattern = index_source(first)
     if pattern is None or pattern.device != dev or tuple(values_shape) != (pattern.nnz,):
         return None
-    if second is not None and (not isinstance(second, Tensor) or second.index_of is not pattern
+    if second is not None and (index_source(second) is not pattern
                                or pattern.layout is not Layout.sparse_csr):
         return None
     if second is None and pattern.layout is not Layout.sparse_coo:

@@ -11,6 +11,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..core import validate
+from ..core.dispatch import dispatchable
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from ..formats import conj as conj_array
@@ -98,6 +99,7 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
 _CONTEXTS = {"add": AddCtx, "sub": SubCtx, "mul": MulCtx, "div": DivCtx, "pow": PowCtx}
 
 
+@dispatchable
 def add(a: Any, b: Any) -> Tensor:
     """``a + b`` (dense tensors or scalars, broadcasting). Differentiable.
 
@@ -110,6 +112,7 @@ def add(a: Any, b: Any) -> Tensor:
     return _binary("add", a, b)
 
 
+@dispatchable
 def sub(a: Any, b: Any) -> Tensor:
     """``a - b`` (dense tensors or scalars, broadcasting). Differentiable.
 
@@ -122,6 +125,7 @@ def sub(a: Any, b: Any) -> Tensor:
     return _binary("sub", a, b)
 
 
+@dispatchable
 def mul(a: Any, b: Any) -> Tensor:
     """``a * b`` elementwise (dense tensors or scalars, broadcasting). Differentiable.
 
@@ -203,6 +207,7 @@ def _dense_unary(fn: str, x: Tensor, real_only: bool = False) -> None:
         raise TypeError(f"{fn}: input must have a {want} dtype, got {x.dtype}")
 
 
+@dispatchable
 def relu(x: Tensor) -> Tensor:
     """``max(x, 0)`` elementwise for a real dense tensor (PyTorch's ``relu``; NaN stays
     NaN). Differentiable: the gradient passes where ``x > 0``.

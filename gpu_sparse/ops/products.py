@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from ..core import validate
+from ..core.dispatch import dispatchable
 from ..core.tensor import Tensor
 from ..formats import Layout
 from .derivatives import (AddmmCtx, DenseAddmmCtx, SampledAddmmCtx, SpGEMM, SpspmmCtx, csr_of,
@@ -68,6 +69,7 @@ def _addmm(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, beta: Any
                   AddmmCtx(mat1, mat2, alpha, beta, mat_shape))
 
 
+@dispatchable
 def sparse_addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
                  alpha: Any = 1.0) -> Tensor:
     """``beta * mat + alpha * (mat1 @ mat2)`` with sparse ``mat1`` (PyTorch's
@@ -117,6 +119,7 @@ def sparse_addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     return _addmm("addmm", mat, mat1, mat2, beta, alpha, sparse_only=True)
 
 
+@dispatchable
 def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
           alpha: Any = 1.0) -> Tensor:
     """``beta * mat + alpha * (mat1 @ mat2)`` for sparse or dense ``mat1``.
@@ -136,6 +139,7 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
     return _addmm("addmm", mat, mat1, mat2, beta, alpha, sparse_only=False)
 
 
+@dispatchable
 def sparse_mm(mat1: Tensor, mat2: Tensor) -> Tensor:
     """``mat1 @ mat2`` with sparse ``mat1``.
 
@@ -181,6 +185,7 @@ def _spspmm(a: Tensor, b: Tensor) -> Tensor:
     return record("spspmm", out, [("mat1", a), ("mat2", b)], SpspmmCtx(mat1=a, mat2=b))
 
 
+@dispatchable
 def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
                   alpha: Any = 1.0) -> Tensor:
     """SDDMM: ``beta * input + alpha * (mat1 @ mat2)`` at the stored entries of ``input``.
@@ -241,6 +246,7 @@ def sampled_addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0,
                   [("input", input), ("mat1", mat1), ("mat2", mat2)], ctx)
 
 
+@dispatchable
 def mm(mat1: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product dispatching on layouts: sparse @ dense, sparse COO @ sparse COO
     (see :func:`gpu_sparse.sparse.mm`) or dense @ dense. Differentiable.
@@ -262,6 +268,7 @@ def mm(mat1: Tensor, mat2: Tensor) -> Tensor:
     return _addmm("mm", None, mat1, mat2, 0.0, 1.0, sparse_only=False)
 
 
+@dispatchable
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for 2-D tensors; the same as :func:`mm`.
 

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 import numpy as np
 
 from ..core import validate
+from ..core.dispatch import dispatchable
 from ..core.tensor import Tensor
 from .derivatives import (ArgReduceCtx, ExtremumCtx, LogSoftmaxCtx, MeanCtx, SoftmaxCtx,
                           SumCtx, log_softmax_array, record)
@@ -58,6 +59,7 @@ def _dense(fn: str, x: Tensor, kinds: str = "biufc") -> None:
         raise TypeError(f"{fn}: input dtype {x.dtype} is not supported here")
 
 
+@dispatchable
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Sum of the elements over ``dim`` (an int or a tuple of ints; all dims when None),
     keeping the reduced dims as size 1 when ``keepdim``, as ``torch.sum``. Sparse

@@ -1,0 +1,33 @@
+"""``gpu_sparse.distributed``: ``sparse.addmm``, ``sparse.mm``, ``sparse.sampled_addmm`` and
+their gradients on matrices partitioned in row blocks across Dask workers, bitwise equal
+to one device. Optional: needs ``dask[distributed]`` (``pip install
+gpu_sparse[distributed]``); ``import gpu_sparse`` never imports it.
+
+Tensors live on the current ``dask.distributed`` client (each block pinned to one worker)
+or, without a client, on Dask's local threaded scheduler. The public ops take the
+distributed path when an operand is a :class:`DistributedTensor`; a GCN layer's other
+pieces (``x @ weight`` with a local weight, a broadcast bias, ``+ - *``, ``relu()``,
+``sum()``) are its methods. A large local tensor mixed with distributed ones is a
+TypeError naming the constructor to use.
+
+>>> import numpy as np, scipy.sparse as sp, gpu_sparse as gs
+>>> from gpu_sparse import distributed as gd
+>>> a = sp.random(8, 8, density=0.3, format="coo", random_state=0)
+>>> x = np.random.default_rng(0).standard_normal((8, 4))
+>>> S = gd.from_scipy(a, n_blocks=2).requires_grad_()
+>>> X = gd.from_numpy(x, n_blocks=2).requires_grad_()
+>>> out = gs.sparse.mm(S, X)
+>>> local = gs.sparse.mm(gs.from_scipy(a), gs.tensor(x))
+>>> bool((out.compute().numpy() == local.numpy()).all())
+True
+>>> out.sum().backward()
+>>> S.grad.compute().layout, X.grad.row_bounds
+(gpu_sparse.sparse_coo, (0, 4, 8))
+"""
+
+from . import _ops
+from ._tensor import DistributedTensor, from_dask, from_numpy, from_scipy, from_tensor
+
+__all__ = ["DistributedTensor", "from_dask", "from_numpy", "from_scipy", "from_tensor"]
+
+del _ops  # imported to bind the operations onto DistributedTensor

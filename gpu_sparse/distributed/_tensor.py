@@ -1,0 +1,559 @@
+"""``DistributedTensor``: a matrix in 1D row blocks on Dask workers, and its constructors.
+
+A dense tensor's block ``b`` is a backend array (NumPy or CuPy) holding rows
+``row_bounds[b]:row_bounds[b + 1]``; a sparse tensor's block is a local sparse Tensor (COO
+or CSR) of those rows with global column indices, its entries in their original relative
+order. A sparse tensor built by a constructor also keeps, on the owner of each block of
+the dense operand, the entries of its columns ``col_bounds[c]:col_bounds[c + 1]`` (the
+"Sᵀ copy"), so that ``Sᴴ @ G`` is the same all-gather SpMM as ``S @ B``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
+
+import dask
+import dask.array as da
+import numpy as np
+
+from ..backend import Array, get_backend
+from ..core import engine
+from ..core.tensor import Tensor, is_inexact
+from ..formats import Layout
+from ..formats.coo import COOPattern
+from ..formats.csr import CSRPattern
+from ..ops import creation
+from ._runner import Runner, current_client
+
+Bounds = Tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Structure:
+    """What a sparse DistributedTensor's blocks share with its gradients and with the
+    results of ``sampled_addmm`` on it (the entries, not the values).
+
+    ``touched[b]``: the column chunks (of ``col_bounds``) row block b has entries in;
+    ``col_touched[c]``: the row blocks column chunk c has entries in; ``perms[b]``: handle
+    of the original positions (nnz_b,) int64 of block b's entries (None for CSR: blocks
+    are consecutive slices); ``coalesced``: the original COO was coalesced."""
+    col_bounds: Bounds
+    touched: Tuple[Tuple[int, ...], ...]
+    col_touched: Tuple[Tuple[int, ...], ...]
+    perms: Optional[Tuple[Any, ...]]
+    nnz: int
+    coalesced: bool
+
+
+class DistributedTensor:
+    """A dense or sparse (COO, CSR) matrix partitioned in row blocks across Dask workers.
+
+    Build one with :func:`from_scipy`, :func:`from_numpy`, :func:`from_tensor` or
+    :func:`from_dask`. ``sparse.addmm``, ``sparse.mm``, ``sparse.sampled_addmm``, ``@``,
+    ``+``, ``-``, ``*``, ``relu()`` and ``sum()`` take the distributed path and record
+    one node of the autograd engine each; results are bitwise those of one device.
+    """
+
+    def __init__(self, runner: Runner, blocks: Sequence[Any], shape: Tuple[int, int],
+                 dtype: Any, device: str, layout: Layout, bounds: Bounds,
+                 structure: Optional[Structure] = None,
+                 col_blocks: Optional[Sequence[Any]] = None):
+        self._runner = runner
+        self._blocks = list(blocks)
+        self._shape = (int(shape[0]), int(shape[1]))
+        self._dtype = np.dtype(dtype)
+        self._device = device
+        self._layout = layout
+        self._bounds: Bounds = tuple(int(b) for b in bounds)
+        self._structure = structure
+        self._col_blocks = None if col_blocks is None else list(col_blocks)
+        self._version_counter = engine.VersionCounter()
+        self._requires_grad = False
+        self._grad: Optional[DistributedTensor] = None
+        self._grad_fn: Optional[engine.Node[Any]] = None
+
+    # ---- metadata --------------------------------------------------------------------
+    @property
+    def shape(self) -> Tuple[int, int]:
+        """The global shape (m, n)."""
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def device(self) -> str:
+        """The device of every block (``"cpu"``, or ``"cuda:0"`` on each CUDA worker)."""
+        return self._device
+
+    @property
+    def layout(self) -> Layout:
+        return self._layout
+
+    @property
+    def is_sparse(self) -> bool:
+        return self._layout is Layout.sparse_coo
+
+    @property
+    def is_sparse_csr(self) -> bool:
+        return self._layout is Layout.sparse_csr
+
+    @property
+    def row_bounds(self) -> Bounds:
+        """Block b holds rows ``row_bounds[b]:row_bounds[b + 1]``."""
+        return self._bounds
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self._bounds) - 1
+
+    @property
+    def blocks(self) -> List[Any]:
+        """The blocks' handles: Futures on a client, the values on the threaded
+        scheduler (dense: backend arrays; sparse: local sparse Tensors)."""
+        return list(self._blocks)
+
+    @property
+    def nnz(self) -> int:
+        """Stored entries of a sparse tensor (duplicates counted)."""
+        if self._structure is None:
+            raise RuntimeError("nnz: expected a sparse tensor, got layout strided")
+        return self._structure.nnz
+
+    @property
+    def array(self) -> List[Any]:
+        """The block handles (what the autograd engine calls a tensor's storage)."""
+        return self._blocks
+
+    def owners(self) -> List[Optional[str]]:
+        """The worker address of each block (None on the threaded scheduler)."""
+        return [self._runner.owner(b, self.n_blocks) for b in range(self.n_blocks)]
+
+    def _like(self, blocks: Sequence[Any], dtype: Any = None,
+              layout: Optional[Layout] = None) -> DistributedTensor:
+        """New blocks with this tensor's partition (and structure when sparse)."""
+        layout = self._layout if layout is None else layout
+        return DistributedTensor(self._runner, blocks, self._shape,
+                                 self._dtype if dtype is None else dtype, self._device,
+                                 layout, self._bounds,
+                                 self._structure if layout is not Layout.strided else None)
+
+    # ---- back to one place -----------------------------------------------------------
+    def compute(self) -> Tensor:
+        """The whole matrix as a local gpu_sparse Tensor on the blocks' device (a sparse
+        one with the original entry order and, for COO, the original coalesced flag).
+        Outside the graph: the result does not require grad."""
+        values = self._runner.get(self._blocks)
+        if self._structure is None:
+            return Tensor(assemble_rows(values, self._bounds, self._shape, self._dtype,
+                                        self._device), self._device)
+        perms = (None if self._structure.perms is None
+                 else self._runner.get(self._structure.perms))
+        return assemble_sparse(values, perms, self._bounds, self._shape, self._structure,
+                               self._device)
+
+    def persist(self) -> DistributedTensor:
+        """Wait until every block is computed; returns self. (Ops run eagerly: each
+        submits its tasks at once, so this only waits.)"""
+        self._runner.wait(self._blocks)
+        return self
+
+    def to_dask(self) -> Any:
+        """A ``dask.array`` with one chunk per row block (dense: backend arrays; sparse:
+        SciPy or cupyx sparse matrices of each block)."""
+        parts = []
+        for b, h in enumerate(self._blocks):
+            r = self._bounds[b + 1] - self._bounds[b]
+            if self._structure is None:
+                d = dask.delayed(h)
+            else:
+                d = dask.delayed(_block_to_scipy, pure=True)(h)
+            parts.append(da.from_delayed(d, shape=(r, self._shape[1]),
+                                                dtype=self._dtype))
+        return da.concatenate(parts, axis=0)
+
+    # ---- autograd surface ------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, flag: bool = True) -> DistributedTensor:
+        """Set ``requires_grad`` on a leaf; returns self."""
+        flag = bool(flag)
+        if self._grad_fn is not None and not flag:
+            raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
+                               "tensors; use detach() on a result of an operation")
+        if flag and not is_inexact(self._dtype):
+            raise RuntimeError(f"requires_grad_: only floating point and complex tensors "
+                               f"can require gradients, got dtype {self._dtype}")
+        self._requires_grad = flag
+        return self
+
+    @property
+    def grad(self) -> Optional[DistributedTensor]:
+        """The accumulated gradient of a leaf: a DistributedTensor with this one's row
+        blocks (sparse: each block on this tensor's own entries)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional[DistributedTensor]) -> None:
+        if value is not None and not isinstance(value, DistributedTensor):
+            raise TypeError(f"grad: expected a DistributedTensor or None, got "
+                            f"{type(value).__name__}")
+        self._grad = value
+
+    @property
+    def grad_fn(self) -> Optional[engine.Node[Any]]:
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter.value
+
+    def _attach(self, node: engine.Node[Any]) -> None:
+        self._requires_grad = True
+        self._grad_fn = node
+
+    def detach(self) -> DistributedTensor:
+        """The same blocks outside the graph."""
+        out = DistributedTensor(self._runner, self._blocks, self._shape, self._dtype,
+                                self._device, self._layout, self._bounds, self._structure,
+                                self._col_blocks)
+        out._version_counter = self._version_counter
+        return out
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate gradients into ``.grad`` of the leaves (distributed leaves get
+        distributed gradients, local ones local). ``gradient``: a DistributedTensor with
+        this tensor's partition, or a local Tensor or array (split by this tensor's row
+        bounds); omitted only for a one-element tensor."""
+        if not self._requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no "
+                               "grad_fn")
+        g = self._as_gradient(gradient)
+        engine.run_backward([self], [g], retain_graph=retain_graph)
+
+    def _as_gradient(self, g: Any) -> DistributedTensor:
+        fn = "backward"
+        if g is None:
+            if self._shape != (1, 1):
+                raise RuntimeError(f"{fn}: grad can be implicitly created only for "
+                                   f"one-element outputs; got an output of shape "
+                                   f"{self._shape}, pass `gradient`")
+            g = creation.ones(1, 1, dtype=self._dtype, device=self._device)
+        if not isinstance(g, DistributedTensor):
+            if not isinstance(g, Tensor):
+                g = creation.tensor(g, device=self._device)
+            g = from_tensor(g, row_bounds=self._bounds)
+        if g._shape != self._shape:
+            raise ValueError(f"{fn}: gradient has shape {g._shape} but the output has shape "
+                             f"{self._shape}")
+        if g._dtype != self._dtype:
+            raise TypeError(f"{fn}: gradient has dtype {g._dtype} but the output has dtype "
+                            f"{self._dtype}")
+        if g._bounds != self._bounds or g._layout is not self._layout:
+            raise ValueError(f"{fn}: gradient must have the output's layout "
+                             f"{self._layout.value} and row_bounds {self._bounds}, got "
+                             f"{g._layout.value} and {g._bounds}")
+        return g.detach()
+
+    def _add_grad(self, pending: Optional[DistributedTensor],
+                  g: DistributedTensor) -> DistributedTensor:
+        return g if pending is None else pending._blockwise_sum(g)
+
+    def _accumulate_grad(self, g: DistributedTensor, handed: Sequence[Any]) -> None:
+        if not self._requires_grad:
+            return
+        self._grad = g if self._grad is None else self._grad._blockwise_sum(g)
+
+    def _blockwise_sum(self, other: DistributedTensor) -> DistributedTensor:
+        """``self + other`` block by block (sparse: on the same entries), outside the
+        graph; the gradient accumulation of the engine."""
+        blocks = self._runner.map(_block_sum, list(zip(self._blocks, other._blocks)),
+                                  self.owners())
+        return self._like(blocks)
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self._requires_grad:
+            extra = (f", grad_fn={self._grad_fn!r}" if self._grad_fn is not None
+                     else ", requires_grad=True")
+        where = "threads" if self._runner.client is None else "dask.distributed"
+        return (f"DistributedTensor(shape={self._shape}, layout={self._layout!r}, "
+                f"dtype={self._dtype}, row_bounds={self._bounds}, on {where}{extra})")
+
+    __hash__ = object.__hash__
+    __array_priority__ = 2000  # ndarray + DistributedTensor -> DistributedTensor.__radd__
+    __array_ufunc__ = None
+
+    # ---- bound by gpu_sparse.distributed._ops (differentiable) -------------------------
+    __gpu_sparse_function__: ClassVar[Callable[..., Any]]
+    __matmul__: ClassVar[Callable[[DistributedTensor, Any], Any]]
+    __rmatmul__: ClassVar[Callable[[DistributedTensor, Any], Any]]
+    __add__: ClassVar[Callable[[DistributedTensor, Any], DistributedTensor]]
+    __radd__: ClassVar[Callable[[DistributedTensor, Any], DistributedTensor]]
+    __sub__: ClassVar[Callable[[DistributedTensor, Any], DistributedTensor]]
+    __rsub__: ClassVar[Callable[[DistributedTensor, Any], DistributedTensor]]
+    __mul__: ClassVar[Callable[[DistributedTensor, Any], DistributedTensor]]
+    __rmul__: ClassVar[Callable[[DistributedTensor, Any], DistributedTensor]]
+    __neg__: ClassVar[Callable[[DistributedTensor], DistributedTensor]]
+    relu: ClassVar[Callable[[DistributedTensor], DistributedTensor]]
+    sum: ClassVar[Callable[[DistributedTensor], Tensor]]
+
+
+# ---- block tasks and helpers (module level: they pickle by name) -----------------------
+def _block_sum(a: Any, b: Any) -> Any:
+    if isinstance(a, Tensor):
+        return a.with_array(a.array + b.array)
+    return a + b
+
+
+def _block_to_scipy(t: Tensor) -> Any:
+    return t.pattern.to_scipy(t.array)  # type: ignore[union-attr]
+
+
+def assemble_rows(chunks: Sequence[Array], bounds: Sequence[int], shape: Tuple[int, int],
+                  dtype: Any, device: str, which: Optional[Sequence[int]] = None) -> Array:
+    """The (m, n) array whose rows ``bounds[j]:bounds[j + 1]`` are ``chunks`` (chunk i
+    going to block ``which[i]``; all blocks when None); rows of other blocks are zero."""
+    xp = get_backend(device).xp
+    out = xp.zeros(shape, dtype=dtype)
+    for j, ch in zip(range(len(chunks)) if which is None else which, chunks):
+        out[bounds[j]:bounds[j + 1]] = ch
+    return out
+
+
+def assemble_sparse(blocks: Sequence[Tensor], perms: Optional[Sequence[Array]],
+                    bounds: Sequence[int], shape: Tuple[int, int], structure: Structure,
+                    device: str) -> Tensor:
+    """The whole sparse matrix from its row blocks, entries in the original order."""
+    backend = get_backend(device)
+    xp = backend.xp
+    dtype = blocks[0].dtype if blocks else np.dtype(np.float64)
+    values = xp.zeros(structure.nnz, dtype=dtype)
+    if perms is None:  # CSR: consecutive slices
+        crow = xp.zeros(shape[0] + 1, dtype="int64")
+        col = xp.zeros(structure.nnz, dtype="int64")
+        start = 0
+        for b, blk in enumerate(blocks):
+            pat = blk.pattern
+            assert isinstance(pat, CSRPattern)
+            crow[bounds[b] + 1:bounds[b + 1] + 1] = pat.crow[1:] + start
+            col[start:start + pat.nnz] = pat.col
+            values[start:start + pat.nnz] = blk.array
+            start += pat.nnz
+        return Tensor(values, device, CSRPattern(crow, col, shape, device))
+    indices = xp.zeros((2, structure.nnz), dtype="int64")
+    for b, (blk, perm) in enumerate(zip(blocks, perms)):
+        pat = blk.pattern
+        assert isinstance(pat, COOPattern)
+        indices[0, perm] = pat.indices[0] + bounds[b]
+        indices[1, perm] = pat.indices[1]
+        values[perm] = blk.array
+    return Tensor(values, device, COOPattern(indices, shape, device,
+                                             coalesced=structure.coalesced))
+
+
+# ---- constructors -------------------------------------------------------------------
+def _check_bounds(fn: str, m: int, n_blocks: Optional[int], row_bounds: Any,
+                  runner: Runner) -> Bounds:
+    if row_bounds is not None:
+        if n_blocks is not None:
+            raise ValueError(f"{fn}: give n_blocks or row_bounds, not both")
+        try:
+            rb = tuple(int(b) for b in row_bounds)
+        except (TypeError, ValueError):
+            raise TypeError(f"{fn}: row_bounds must be a sequence of ints, got "
+                            f"{row_bounds!r}") from None
+        if len(rb) < 2 or rb[0] != 0 or rb[-1] != m or any(
+                x > y for x, y in zip(rb[:-1], rb[1:])):
+            raise ValueError(f"{fn}: row_bounds must be non-decreasing from 0 to the "
+                             f"number of rows {m}, got {rb}")
+        return rb
+    if n_blocks is None:
+        n_blocks = len(runner.workers) if runner.client is not None else 2
+    if int(n_blocks) < 1:
+        raise ValueError(f"{fn}: n_blocks must be at least 1, got {n_blocks}")
+    k = int(n_blocks)
+    return tuple(int(x) for x in (np.arange(k + 1) * m) // k)
+
+
+def _chunk_of(idx: np.ndarray, bounds: Bounds) -> np.ndarray:
+    """The block (of ``bounds``) of each index."""
+    return np.searchsorted(np.asarray(bounds[1:-1], dtype=np.int64), idx, side="right")
+
+
+def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = None,
+                col_bounds: Any = None) -> DistributedTensor:
+    """Partition a local gpu_sparse Tensor (dense, COO or CSR, 2-D) into row blocks on the
+    current Dask client (without one, the threaded scheduler).
+
+    Parameters
+    ----------
+    t : Tensor (m, n), dense or sparse; its device is the blocks' device.
+    n_blocks : number of (near-)equal row blocks; default the number of workers (2
+        without a client). Block b of n lives on worker ``b * W // n`` (sorted addresses).
+    row_bounds : ints ``0 = r_0 <= ... <= r_B = m`` instead (empty blocks allowed).
+    col_bounds : sparse only: the row partition of the dense operands it will multiply
+        (default ``row_bounds`` for a square matrix, else an even split in as many blocks).
+
+    Returns a DistributedTensor that does not require grad (call ``requires_grad_()``).
+    A COO tensor keeps each entry's relative order inside its block (duplicates too);
+    ``compute()`` restores the original order.
+
+    Raises TypeError for a non-Tensor or a tensor that is not 2-D; ValueError for bad
+    bounds.
+
+    Examples
+    --------
+    >>> import numpy as np, gpu_sparse as gs
+    >>> from gpu_sparse import distributed as gd
+    >>> x = gd.from_tensor(gs.tensor(np.arange(6.0).reshape(3, 2)), row_bounds=[0, 1, 3])
+    >>> x.row_bounds, x.compute().numpy().tolist()
+    ((0, 1, 3), [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+    """
+    fn = "from_tensor"
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}: t must be a gpu_sparse Tensor, got {type(t).__name__}")
+    if t.ndim != 2:
+        raise TypeError(f"{fn}: t must be 2-D, got shape {t.shape}")
+    runner = Runner(current_client())
+    m, n = t.shape
+    bounds = _check_bounds(fn, m, n_blocks, row_bounds, runner)
+    nb = len(bounds) - 1
+    owners = [runner.owner(b, nb) for b in range(nb)]
+    backend = get_backend(t.device)
+    if t.pattern is None:
+        arr = t.array
+        blocks = [arr[bounds[b]:bounds[b + 1]].copy() for b in range(nb)]
+        return DistributedTensor(runner, runner.put(blocks, owners), (m, n), t.dtype,
+                                 t.device, Layout.strided, bounds)
+    if col_bounds is None:
+        col_bounds = bounds if m == n else _check_bounds(fn, n, nb, None, runner)
+    else:
+        col_bounds = _check_bounds(fn + " (col_bounds)", n, None, col_bounds, runner)
+    pat = t.pattern
+    pat.prove(fn, "t")
+    rows = np.asarray(backend.to_numpy(pat.rows)).astype(np.int64)
+    cols = np.asarray(backend.to_numpy(pat.cols)).astype(np.int64)
+    vals = t.array
+    rblock = _chunk_of(rows, bounds)
+    cblock = _chunk_of(cols, col_bounds)
+    ncb = len(col_bounds) - 1
+    blocks = []
+    perms: List[Array] = []
+    touched = []
+    for b in range(nb):
+        r0, r1 = bounds[b], bounds[b + 1]
+        sel = np.nonzero(rblock == b)[0]
+        touched.append(tuple(int(j) for j in np.unique(cblock[sel])))
+        v = vals[backend.asarray(sel)] if sel.shape[0] else vals[:0].copy()
+        if pat.layout is Layout.sparse_csr:  # rows sorted: one consecutive slice
+            crow = np.searchsorted(rows[sel], np.arange(r0, r1 + 1), side="left")
+            p: Any = CSRPattern(backend.asarray(crow.astype(np.int64)),
+                                backend.asarray(cols[sel]), (r1 - r0, n), t.device)
+        else:
+            idx = np.stack([rows[sel] - r0, cols[sel]])
+            p = COOPattern(backend.asarray(idx), (r1 - r0, n), t.device,
+                           coalesced=pat.coalesced)
+            perms.append(backend.asarray(sel))
+        blocks.append(Tensor(v, t.device, p))
+    col_blocks = []
+    col_touched = []
+    for c in range(ncb):
+        c0, c1 = col_bounds[c], col_bounds[c + 1]
+        sel = np.nonzero(cblock == c)[0]  # storage order: as the transposed CSR of t
+        col_touched.append(tuple(int(j) for j in np.unique(rblock[sel])))
+        v = vals[backend.asarray(sel)] if sel.shape[0] else vals[:0].copy()
+        idx = np.stack([rows[sel], cols[sel] - c0])
+        col_blocks.append(Tensor(v, t.device, COOPattern(backend.asarray(idx), (m, c1 - c0),
+                                                           t.device)))
+    col_owners = [runner.owner(c, ncb) for c in range(ncb)]
+    structure = Structure(
+        col_bounds=tuple(col_bounds), touched=tuple(touched), col_touched=tuple(col_touched),
+        perms=None if pat.layout is Layout.sparse_csr else tuple(runner.put(perms, owners)),
+        nnz=pat.nnz, coalesced=pat.coalesced)
+    return DistributedTensor(runner, runner.put(blocks, owners), (m, n), t.dtype, t.device,
+                             pat.layout, bounds, structure, runner.put(col_blocks, col_owners))
+
+
+def from_scipy(m: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None,
+               col_bounds: Any = None, dtype: Any = None) -> DistributedTensor:
+    """A SciPy or cupyx sparse matrix in row blocks (CSR stays CSR, anything else COO in
+    the matrix's entry order); see :func:`from_tensor` for the arguments.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from gpu_sparse import distributed as gd
+    >>> s = gd.from_scipy(sp.random(6, 6, density=0.5, format="csr", random_state=0),
+    ...                   n_blocks=3)
+    >>> s.layout, s.row_bounds
+    (gpu_sparse.sparse_csr, (0, 2, 4, 6))
+    """
+    return from_tensor(creation.from_scipy(m, dtype=dtype), n_blocks=n_blocks,
+                       row_bounds=row_bounds, col_bounds=col_bounds)
+
+
+def from_numpy(a: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None,
+               dtype: Any = None, device: Any = None) -> DistributedTensor:
+    """A 2-D NumPy or CuPy array in row blocks (copied); see :func:`from_tensor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpu_sparse import distributed as gd
+    >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).compute().numpy().sum()
+    np.float64(8.0)
+    """
+    return from_tensor(creation.tensor(a, dtype=dtype, device=device), n_blocks=n_blocks,
+                       row_bounds=row_bounds)
+
+
+def from_dask(x: Any, *, device: Any = None) -> DistributedTensor:
+    """A dense 2-D ``dask.array`` whose chunks split the rows only (one chunk across the
+    columns): each row chunk becomes a block, computed on (and kept by) its owner.
+
+    Raises ValueError for more than one column chunk (rechunk first)."""
+    fn = "from_dask"
+    if getattr(x, "ndim", None) != 2 or not hasattr(x, "to_delayed"):
+        raise TypeError(f"{fn}: x must be a 2-D dask.array, got {type(x).__name__}")
+    if len(x.chunks[1]) != 1:
+        raise ValueError(f"{fn}: x must have one chunk across the columns, got column "
+                         f"chunks {x.chunks[1]} (use x.rechunk({{1: -1}}))")
+    runner = Runner(current_client())
+    bounds = tuple(int(b) for b in np.concatenate([[0], np.cumsum(x.chunks[0])]))
+    dev = "cpu" if device is None else str(device)
+    parts = [d for (d,) in x.to_delayed()]
+    owners = [runner.owner(b, len(parts)) for b in range(len(parts))]
+    blocks: List[Any]
+    if runner.client is None:
+        blocks = runner.map(_as_backend_array, [(p, dev) for p in parts], owners)
+    else:
+        blocks = [runner.client.compute(dask.delayed(_as_backend_array)(p, dev), workers=[w],
+                                        allow_other_workers=False)
+                  for p, w in zip(parts, owners)]
+    return DistributedTensor(runner, blocks, (int(x.shape[0]), int(x.shape[1])), x.dtype,
+                             dev, Layout.strided, bounds)
+
+
+def _as_backend_array(a: Any, device: str) -> Array:
+    return get_backend(device).asarray(a)
+
+
+__all__ = ["DistributedTensor", "Structure", "from_tensor", "from_scipy", "from_numpy",
+           "from_dask", "assemble_rows", "assemble_sparse"]

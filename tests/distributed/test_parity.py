@@ -1,0 +1,233 @@
+"""gpu_sparse.distributed on the threaded scheduler: every result and gradient bitwise
+equal to one device (COO and CSR, float32/float64/complex64, beta = 0 with NaN in mat,
+broadcast mat, uneven and empty blocks, nnz = 0, an uncoalesced block)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+pytest.importorskip("dask.distributed")
+
+import gpu_sparse as gs
+from gpu_sparse import distributed as gd
+from tests.helpers import randn, random_coo
+
+DTYPES = [np.float32, np.float64, np.complex64]
+DTYPE_IDS = ["f32", "f64", "c64"]
+BOUNDS = {
+    "even": lambda m: None,
+    "uneven_empty": lambda m: [0, 1, 1, m // 2, m],  # a one-row block and an empty one
+}
+
+
+def _same(a, b):
+    """Bitwise equality of two arrays (NaN positions included)."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert a.tobytes() == b.tobytes()
+
+
+def _sparse(rng, m, n, nnz, dtype, layout, device):
+    idx, vals = random_coo(rng, m, n, nnz, dtype)
+    t = gs.sparse_coo_tensor(idx, vals, (m, n), device=device)
+    return t.to_sparse_csr() if layout == "csr" else t
+
+
+def _dist(t, bounds):
+    rb = bounds(t.shape[0])
+    return gd.from_tensor(t, row_bounds=rb, n_blocks=None if rb else 3)
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("bounds", list(BOUNDS), ids=list(BOUNDS))
+def test_addmm_and_grads_bitwise(device, rng, layout, dtype, bounds):
+    m = n = 23
+    p = 5
+    s = _sparse(rng, m, n, 70, dtype, layout, device)
+    b = randn(rng, (n, p), dtype)
+    bias = randn(rng, (p,), dtype)
+    G = randn(rng, (m, p), dtype)
+    alpha, beta = (0.5 - 0.25j, 1.5 + 1j) if np.dtype(dtype).kind == "c" else (0.5, 1.5)
+
+    sl = s.detach().requires_grad_()
+    bl = gs.tensor(b, device=device, requires_grad=True)
+    biasl = gs.tensor(bias, device=device, requires_grad=True)
+    ref = gs.sparse.addmm(biasl, sl, bl, beta=beta, alpha=alpha)
+    ref.backward(gs.tensor(G, device=device))
+
+    sd = _dist(s, BOUNDS[bounds]).requires_grad_()
+    bd = gd.from_tensor(gs.tensor(b, device=device), row_bounds=sd.row_bounds
+                        ).requires_grad_()
+    biasd = gs.tensor(bias, device=device, requires_grad=True)
+    out = gs.sparse.addmm(biasd, sd, bd, beta=beta, alpha=alpha)
+    assert isinstance(out, gd.DistributedTensor)
+    out.backward(gs.tensor(G, device=device))
+
+    _same(out.compute().numpy(), ref.detach().numpy())
+    _same(bd.grad.compute().numpy(), bl.grad.numpy())
+    _same(biasd.grad.numpy(), biasl.grad.numpy())
+    gsd = sd.grad.compute()
+    assert gsd.layout is s.layout
+    for k, v in sl.grad.pattern.index_arrays().items():
+        _same(gsd.pattern.index_arrays()[k], v)
+    _same(gsd.array, sl.grad.array)
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_mm_beta0_nan_distributed_mat_and_nnz0(device, rng, layout):
+    dtype = np.float64
+    m, n, p = 17, 11, 4
+    for nnz in (40, 0):
+        s = _sparse(rng, m, n, nnz, dtype, layout, device)
+        b = randn(rng, (n, p), dtype)
+        mat = randn(rng, (m, p), dtype)
+        mat[2, 1] = np.nan
+        sd = gd.from_tensor(s, n_blocks=3)
+        bd = gd.from_numpy(b, row_bounds=sd._structure.col_bounds)
+        md = gd.from_numpy(mat, row_bounds=sd.row_bounds)
+        ref = gs.sparse.addmm(gs.tensor(mat), s, gs.tensor(b), beta=0)
+        out = gs.sparse.addmm(md, sd, bd, beta=0)
+        _same(out.compute().numpy(), ref.numpy())
+        assert not np.isnan(out.compute().numpy()).any()
+        _same(gs.sparse.mm(sd, bd).compute().numpy(), gs.sparse.mm(s, gs.tensor(b)).numpy())
+
+
+def test_distributed_mat_gets_a_distributed_gradient(device, rng):
+    m, n, p = 15, 9, 3
+    s = _sparse(rng, m, n, 30, np.complex64, "csr", device)
+    b, mat, G = (randn(rng, sh, np.complex64) for sh in ((n, p), (m, p), (m, p)))
+    ml = gs.tensor(mat, device=device, requires_grad=True)
+    gs.sparse.addmm(ml, s, gs.tensor(b, device=device), beta=1.5 - 2j).backward(G)
+    sd = gd.from_tensor(s, row_bounds=[0, 1, 1, 8, m], col_bounds=[0, 4, 9])
+    md = gd.from_numpy(mat, row_bounds=sd.row_bounds, device=device).requires_grad_()
+    bd = gd.from_numpy(b, row_bounds=[0, 4, 9], device=device)
+    out = gs.sparse.addmm(md, sd, bd, beta=1.5 - 2j)
+    out.backward(G)
+    _same(md.grad.compute().numpy(), ml.grad.numpy())
+    with pytest.raises(TypeError, match="addmm: mat"):
+        gs.sparse.addmm(1.0, sd, bd.detach())
+
+
+def test_own_indices_on_an_uncoalesced_block(device):
+    # block 0 holds (0, 1) twice, out of order with (0, 0): its gradient keeps them
+    idx = np.array([[0, 2, 0, 0, 3], [1, 2, 0, 1, 3]])
+    vals = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    s = gs.sparse_coo_tensor(idx, vals, (4, 4), device=device)
+    b = np.arange(8.0).reshape(4, 2) + 1
+    sd = gd.from_tensor(s, row_bounds=[0, 2, 4]).requires_grad_()
+    bd = gd.from_numpy(b, row_bounds=[0, 2, 4])
+    gs.sparse.mm(sd, bd).backward(np.ones((4, 2)))
+    blk0 = sd.grad.blocks[0]
+    assert blk0.indices().numpy().tolist() == [[0, 0, 0], [1, 0, 1]]
+    sl = s.detach().requires_grad_()
+    gs.sparse.mm(sl, gs.tensor(b)).backward(np.ones((4, 2)))
+    g = sd.grad.compute()
+    _same(g.indices().numpy(), sl.grad.indices().numpy())
+    _same(g.values().numpy(), sl.grad.values().numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES[:2], ids=DTYPE_IDS[:2])  # relu is real only
+def test_gcn_layer_pieces_bitwise(device, rng, dtype):
+    """x @ w (one-row and empty blocks included), + bias, relu, *, -, sum, and
+    sampled_addmm with their gradients."""
+    m, k, p = 19, 6, 3
+    x = randn(rng, (m, k), dtype)
+    w = randn(rng, (k, p), dtype)
+    bias = randn(rng, (1, p), dtype)
+    rb = [0, 1, 1, 9, m]
+
+    def run(xt, wt, bt, s):
+        h = gs.relu(bt + xt @ wt) * 2.0 - xt @ wt  # Tensor + DistributedTensor too
+        q = gs.sparse.sampled_addmm(s, h, gs.tensor(h_t_local, device=device), beta=0.5,
+                                    alpha=2.0)
+        return h, q
+
+    s = _sparse(rng, m, m, 50, dtype, "coo", device)
+    h_t_local = randn(rng, (p, m), dtype)
+    wl = gs.tensor(w, device=device, requires_grad=True)
+    bl = gs.tensor(bias, device=device, requires_grad=True)
+    xl = gs.tensor(x, device=device, requires_grad=True)
+    hl, ql = run(xl, wl, bl, s)
+    loss_l = hl.sum()
+    loss_l.backward(retain_graph=True)
+    Gq = randn(rng, (s.nnz,), dtype)
+    ql.backward(s.with_array(s.backend.asarray(Gq)))
+
+    wd = gs.tensor(w, device=device, requires_grad=True)
+    bd = gs.tensor(bias, device=device, requires_grad=True)
+    xd = gd.from_tensor(gs.tensor(x, device=device), row_bounds=rb).requires_grad_()
+    sd = gd.from_tensor(s, row_bounds=rb)
+    hd, qd = run(xd, wd, bd, sd)
+    loss_d = hd.sum()
+    _same(loss_d.detach().numpy(), loss_l.detach().numpy())
+    loss_d.backward(retain_graph=True)
+    qd.backward(gd.from_tensor(s.with_array(s.backend.asarray(Gq)), row_bounds=rb))
+    _same(hd.compute().numpy(), hl.detach().numpy())
+    _same(qd.compute().values().numpy(), ql.detach().values().numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    _same(wd.grad.numpy(), wl.grad.numpy())
+    _same(bd.grad.numpy(), bl.grad.numpy())
+
+
+def test_errors_name_the_function_and_the_constructor(device, rng):
+    s = gd.from_tensor(_sparse(rng, 8, 8, 20, np.float64, "coo", device), n_blocks=2)
+    big = gs.tensor(randn(rng, (8, 3), np.float64), device=device)
+    with pytest.raises(TypeError, match=r"^mm: mat2 .*from_tensor"):
+        gs.sparse.mm(s, big)
+    bd = gd.from_tensor(big, n_blocks=2)
+    with pytest.raises(TypeError, match=r"addmm: mat .*from_tensor"):
+        gs.sparse.addmm(gs.tensor(randn(rng, (8, 3), np.float64)), s, bd)
+    with pytest.raises(ValueError, match="row_bounds"):
+        gd.from_tensor(big, row_bounds=[0, 5, 4, 8])
+    with pytest.raises(ValueError, match=r"^mm: mat2.s row_bounds"):
+        gs.sparse.mm(s, gd.from_tensor(big, n_blocks=4))
+    with pytest.raises(TypeError, match="from_tensor: t must be"):
+        gd.from_tensor(np.ones((2, 2)))
+
+
+def test_constructors_and_round_trips(device, rng):
+    a = sp.random(12, 9, density=0.3, format="coo", random_state=1)
+    d = gd.from_scipy(a, n_blocks=3)
+    back = d.compute()
+    ref = gs.from_scipy(a)
+    _same(back.indices().numpy(), ref.indices().numpy())
+    _same(back.values().numpy(), ref.values().numpy())
+    c = gd.from_scipy(a.tocsr(), row_bounds=[0, 0, 5, 12]).compute()
+    _same(c.crow_indices().numpy(), gs.from_scipy(a.tocsr()).crow_indices().numpy())
+    x = randn(rng, (12, 4), np.float32)
+    dx = gd.from_numpy(x, n_blocks=5)
+    _same(dx.to_dask().compute(), x)
+    _same(gd.from_dask(dx.to_dask()).compute().numpy(), x)
+    assert dx.persist() is dx and dx.requires_grad_() is dx and dx.detach().is_leaf
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_sampled_addmm_and_grads_bitwise(device, rng, layout, dtype):
+    m, n, k = 21, 13, 4
+    s = _sparse(rng, m, n, 60, dtype, layout, device)
+    x = randn(rng, (m, k), dtype)
+    y = randn(rng, (k, n), dtype)
+    gv = randn(rng, (s.nnz,), dtype)
+    alpha, beta = (2.0 - 1j, 0.5 + 0.5j) if np.dtype(dtype).kind == "c" else (2.0, 0.5)
+    rb = [0, 1, 1, 12, m]
+
+    sl = s.detach().requires_grad_()
+    xl = gs.tensor(x, device=device, requires_grad=True)
+    yl = gs.tensor(y, device=device, requires_grad=True)
+    ref = gs.sparse.sampled_addmm(sl, xl, yl, beta=beta, alpha=alpha)
+    ref.backward(s.with_array(s.backend.asarray(gv)))
+
+    sd = gd.from_tensor(s, row_bounds=rb).requires_grad_()
+    xd = gd.from_numpy(x, row_bounds=rb, device=device).requires_grad_()
+    yd = gs.tensor(y, device=device, requires_grad=True)
+    out = gs.sparse.sampled_addmm(sd, xd, yd, beta=beta, alpha=alpha)
+    out.backward(gd.from_tensor(s.with_array(s.backend.asarray(gv)), row_bounds=rb))
+
+    got = out.compute()
+    assert got.layout is s.layout
+    _same(got.values().numpy(), ref.detach().values().numpy())
+    _same(sd.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    _same(yd.grad.numpy(), yl.grad.numpy())
