@@ -105,37 +105,43 @@ def spmm_csr(bounds, crow, col, vals, b, alpha, beta, c, use_c, out):
 def sddmm(bounds, crow, col, rows, cols, a, b, alpha, beta, c, use_c, zero, out):
     """out[k] = alpha * sum_l a[i, l] * b[j, l] + beta * c[k] at each entry k = (i, j).
 
-    I bounds[t+1]              row chunks (CSR) or nonzero chunks (COO)
-    I crow[m+1], col[nnz]      CSR: the entries of row i are crow[i]..crow[i+1]; row
-                               a[i, :] stays in cache across them
+    I bounds[t+1]              nonzero chunks
+    I crow[m+1], col[nnz]      CSR: the entries of row i are crow[i]..crow[i+1]
     J rows[nnz], cols[nnz]     COO: entry k is (rows[k], cols[k]); used when crow is empty
     T a[m, p], b[n, p]         b already conjugated by the caller for a @ bᴴ
     T c[nnz]                   addend when use_c
     T zero                     0 in the value dtype (types the accumulator)
     T out[nnz]
 
-    Both layouts in one kernel, so one compilation per dtype serves both (the unused
-    pair is passed empty).
+    Both layouts in one loop, so that one compilation per dtype serves both (the unused
+    pair is passed empty; numba's parallel loops cost about 1 s of compilation each). A
+    CSR chunk finds its first row by bisection, then walks the row pointer.
     """
     p = a.shape[1]
-    if crow.shape[0] > 0:
-        for t in prange(bounds.shape[0] - 1):
-            for i in range(bounds[t], bounds[t + 1]):
-                for k in range(crow[i], crow[i + 1]):
-                    j = col[k]
-                    s = zero
-                    for l in range(p):
-                        s += a[i, l] * b[j, l]
-                    out[k] = alpha * s + beta * c[k] if use_c else alpha * s
-    else:
-        for t in prange(bounds.shape[0] - 1):
-            for k in range(bounds[t], bounds[t + 1]):
-                i = rows[k]
-                j = cols[k]
-                s = zero
-                for l in range(p):
-                    s += a[i, l] * b[j, l]
-                out[k] = alpha * s + beta * c[k] if use_c else alpha * s
+    is_csr = crow.shape[0] > 0
+    for t in prange(bounds.shape[0] - 1):
+        k0 = bounds[t]
+        i = np.int64(0)
+        if is_csr:  # bisection for the row of entry k0: the last i with crow[i] <= k0
+            hi = np.int64(crow.shape[0] - 1)
+            while i < hi:
+                mid = (i + hi + 1) // 2
+                if crow[mid] <= k0:
+                    i = mid
+                else:
+                    hi = mid - 1
+        for k in range(k0, bounds[t + 1]):
+            if is_csr:
+                while crow[i + 1] <= k:
+                    i += 1
+                j = np.int64(col[k])
+            else:
+                i = np.int64(rows[k])
+                j = np.int64(cols[k])
+            s = zero
+            for l in range(p):
+                s += a[i, l] * b[j, l]
+            out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
 @njit(cache=_CACHE, nogil=True)

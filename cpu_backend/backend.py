@@ -145,8 +145,10 @@ class CPUBackend:
         if kernels.strictly_increasing_pairs(_in(rows), _in(cols)):
             inv = np.arange(nnz, dtype=np.int64) if inverse else None
             return rows.copy(), cols.copy(), values.copy(), inv
-        ptr, perm = kernels.counting_sort(_in(rows), shape[0], np.empty(0, np.int64))
-        keys = np.empty(nnz, np.int64)
+        # the sort in the index dtype of coo_to_csr: the same compiled kernels serve both
+        idx = self.index_dtype(shape[0], shape[1], nnz)
+        ptr, perm = kernels.counting_sort(_in(rows), shape[0], np.empty(0, idx))
+        keys = np.empty(nnz, idx)
         kernels.gather(_in(cols), _in(perm), keys)
         kernels.sort_within_rows(ptr, perm, keys)
         r, c, starts, inv = kernels.merge_pattern(ptr, keys, perm, bool(inverse))
@@ -227,11 +229,11 @@ class CPUBackend:
         # the unused index pair empty, in the dtype the other layout's patterns use, so
         # that COO and CSR share one compiled kernel
         m, n = a.shape[0], b.shape[0]
-        if rows is None:  # CSR: row chunks
+        bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
+        if rows is None:  # CSR
             none = _EMPTY[self.index_dtype(m, n, nnz, existing=True)]
-            kernels.sddmm(self._row_bounds(crow), _in(crow), _in(cols), none, none, *args)
-        else:  # COO: nonzero chunks
-            bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
+            kernels.sddmm(bounds, _in(crow), _in(cols), none, none, *args)
+        else:  # COO
             none = _EMPTY[self.index_dtype(m, n, nnz)]
             kernels.sddmm(bounds, none, none, _in(rows), _in(cols), *args)
         return out
