@@ -113,16 +113,18 @@ def sddmm(bounds, crow, col, rows, cols, a, b, alpha, beta, c, use_c, zero, out)
     T zero                     0 in the value dtype (types the accumulator)
     T out[nnz]
 
-    Both layouts in one loop, so that one compilation per dtype serves both (the unused
-    pair is passed empty; numba's parallel loops cost about 1 s of compilation each). A
-    CSR chunk finds its first row by bisection, then walks the row pointer.
+    Both layouts in one parallel loop, so that one compilation per dtype serves both (the
+    unused pair is passed empty; each parallel loop costs about 1 s of compilation). A
+    CSR chunk finds its first row by bisection, then runs row by row.
     """
     p = a.shape[1]
     is_csr = crow.shape[0] > 0
     for t in prange(bounds.shape[0] - 1):
         k0 = bounds[t]
-        i = np.int64(0)
-        if is_csr:  # bisection for the row of entry k0: the last i with crow[i] <= k0
+        k1 = bounds[t + 1]
+        if is_csr:
+            # bisection for the row of entry k0: the last i with crow[i] <= k0
+            i = np.int64(0)
             hi = np.int64(crow.shape[0] - 1)
             while i < hi:
                 mid = (i + hi + 1) // 2
@@ -130,18 +132,25 @@ def sddmm(bounds, crow, col, rows, cols, a, b, alpha, beta, c, use_c, zero, out)
                     i = mid
                 else:
                     hi = mid - 1
-        for k in range(k0, bounds[t + 1]):
-            if is_csr:
-                while crow[i + 1] <= k:
-                    i += 1
-                j = np.int64(col[k])
-            else:
-                i = np.int64(rows[k])
-                j = np.int64(cols[k])
-            s = zero
-            for l in range(p):
-                s += a[i, l] * b[j, l]
-            out[k] = alpha * s + beta * c[k] if use_c else alpha * s
+            k = k0
+            while k < k1:
+                e = min(np.int64(crow[i + 1]), k1)
+                for q in range(k, e):  # row a[i, :] stays in registers across the row
+                    j = col[q]
+                    s = zero
+                    for l in range(p):
+                        s += a[i, l] * b[j, l]
+                    out[q] = alpha * s + beta * c[q] if use_c else alpha * s
+                k = e
+                i += 1
+        else:
+            for k in range(k0, k1):
+                i = rows[k]
+                j = cols[k]
+                s = zero
+                for l in range(p):
+                    s += a[i, l] * b[j, l]
+                out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
 @njit(cache=_CACHE, nogil=True)

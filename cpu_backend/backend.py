@@ -39,6 +39,13 @@ def _chunk_bounds(cost_ptr: np.ndarray, n_items: int,
     return np.unique(bounds)
 
 
+def _even_bounds(n_items: int) -> np.ndarray:
+    """``_chunk_bounds`` for items of equal cost, in O(chunks) instead of O(items): the
+    same int64 bounds as ``_chunk_bounds(np.arange(n_items + 1), n_items)``."""
+    n_chunks = max(1, min(n_items, numba.get_num_threads() * _CHUNKS_PER_THREAD))
+    return np.unique(np.ceil(np.linspace(0, n_items, n_chunks + 1)).astype(np.int64))
+
+
 _LINE = 64  # bytes per cache line
 
 
@@ -229,7 +236,7 @@ class CPUBackend:
         # the unused index pair empty, in the dtype the other layout's patterns use, so
         # that COO and CSR share one compiled kernel
         m, n = a.shape[0], b.shape[0]
-        bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
+        bounds = _even_bounds(nnz)  # nonzero chunks
         if rows is None:  # CSR
             none = _EMPTY[self.index_dtype(m, n, nnz, existing=True)]
             kernels.sddmm(bounds, _in(crow), _in(cols), none, none, *args)
