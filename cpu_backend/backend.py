@@ -5,6 +5,7 @@ nothing from ``gpu_sparse``)."""
 
 from __future__ import annotations
 
+import functools
 import weakref
 from typing import Any, Optional
 
@@ -40,10 +41,18 @@ def _chunk_bounds(cost_ptr: np.ndarray, n_items: int,
 
 
 def _even_bounds(n_items: int) -> np.ndarray:
-    """``_chunk_bounds`` for items of equal cost, in O(chunks) instead of O(items): the
-    same int64 bounds as ``_chunk_bounds(np.arange(n_items + 1), n_items)``."""
-    n_chunks = max(1, min(n_items, numba.get_num_threads() * _CHUNKS_PER_THREAD))
-    return np.unique(np.ceil(np.linspace(0, n_items, n_chunks + 1)).astype(np.int64))
+    """``_chunk_bounds`` for items of equal cost, in O(chunks) instead of O(items) and
+    cached (a read-only array): the same int64 bounds as
+    ``_chunk_bounds(np.arange(n_items + 1), n_items)``."""
+    return _even_bounds_for(n_items, numba.get_num_threads())
+
+
+@functools.lru_cache(maxsize=256)
+def _even_bounds_for(n_items: int, n_threads: int) -> np.ndarray:
+    n_chunks = max(1, min(n_items, n_threads * _CHUNKS_PER_THREAD))
+    bounds = np.unique(np.ceil(np.linspace(0, n_items, n_chunks + 1)).astype(np.int64))
+    bounds.flags.writeable = False
+    return bounds
 
 
 _LINE = 64  # bytes per cache line
@@ -54,8 +63,10 @@ def _in(a: np.ndarray) -> np.ndarray:
     kernel argument the kernel only reads: numba compiles a separate specialization for a
     read-only array, and the same caller would otherwise pass writable arrays one time
     (a fresh array) and read-only ones another (a broadcast, a pattern's indices)."""
-    a = np.ascontiguousarray(a)
-    if not a.flags.writeable:
+    flags = a.flags
+    if not flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    elif not flags.writeable:
         return a
     v = a.view()
     v.flags.writeable = False
