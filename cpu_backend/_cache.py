@@ -45,9 +45,8 @@ def announce_first_compile(dispatcher: object, cached: bool) -> None:
         return
     where = ("cached on disk for later processes" if cached else
              "compiled in memory: no writable cache directory")
-    _log.warning("gpu_sparse: compiling the CPU kernels on first use, a few seconds per "
-                 "dtype and layout (%s); `python -m gpu_sparse.warmup` does it ahead of "
-                 "time", where)
+    _log.warning("gpu_sparse: compiling the CPU kernels on first use, 3-5 s for each new "
+                 "dtype (%s); `python -m gpu_sparse.warmup` does it ahead of time", where)
 
 
 def _writable_dir(path: pathlib.Path) -> bool:

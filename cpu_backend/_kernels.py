@@ -10,7 +10,19 @@ Each kernel is a contract on raw arrays, like SciPy's ``sparsetools``:
 
 Kernels are compiled on first use for each dtype combination and cached on disk
 (``__pycache__`` beside this file, or a per-user directory when that one is read-only:
-``_cache.py``), so later processes load them.
+``_cache.py``), so later processes load them. What a first call compiles is kept small,
+since a user waits for it (``python -m bench.compile_time``):
+
+* ``parallel=True`` (numba's parfors, about 1 s more per kernel and dtype than a serial
+  loop) only where threads pay on every product: SpMM, SDDMM and the value gather. The
+  sorting and coalescing kernels run once per pattern and are serial.
+* No conjugation flags: the caller conjugates the operand (an exact operation, so the
+  results are the same bits); a runtime flag would compile both branches into every
+  complex kernel.
+* One SDDMM for both layouts, and value-only work split from index-only work
+  (``merge_pattern`` once for all dtypes, then ``sum_runs`` per dtype).
+* The backend passes every input array as a read-only C-contiguous view, so that a
+  writable and a read-only argument do not compile two specializations.
 """
 
 from __future__ import annotations
@@ -28,20 +40,15 @@ _CACHE = CACHED = kernel_cache()
 _DOT_MATH = {"reassoc", "contract"}
 
 
-@njit(inline="always")
-def _value(vals, conj, k):
-    v = vals[k]
-    return np.conj(v) if conj else v
-
-
 @njit(parallel=True, cache=_CACHE, nogil=True)
-def spmm_csr(bounds, crow, col, vals, conj, b, alpha, beta, c, use_c, out):
-    """out[i, :] = alpha * sum_k op(vals[k]) * b[col[k], :] + beta * c[i, :].
+def spmm_csr(bounds, crow, col, vals, b, alpha, beta, c, use_c, out):
+    """out[i, :] = alpha * sum_k vals[k] * b[col[k], :] + beta * c[i, :].
 
     I bounds[t+1]      row chunks
     I crow[n_rows+1]   row pointer
     I col[nnz]         column of each entry
-    T vals[nnz]        values in CSR order (the caller gathers them through perm first)
+    T vals[nnz]        values in CSR order (the caller gathers them through perm and
+                       conjugates them first)
     T b[n, p]          dense right operand
     T c[n_rows, p]     addend when use_c (must not be out)
     T out[n_rows, p]   result; row i accumulates in place, then gets alpha and beta * c
@@ -58,14 +65,14 @@ def spmm_csr(bounds, crow, col, vals, conj, b, alpha, beta, c, use_c, out):
             k = crow[i]
             e = crow[i + 1]
             while k + 7 < e:
-                v0 = _value(vals, conj, k)
-                v1 = _value(vals, conj, k + 1)
-                v2 = _value(vals, conj, k + 2)
-                v3 = _value(vals, conj, k + 3)
-                v4 = _value(vals, conj, k + 4)
-                v5 = _value(vals, conj, k + 5)
-                v6 = _value(vals, conj, k + 6)
-                v7 = _value(vals, conj, k + 7)
+                v0 = vals[k]
+                v1 = vals[k + 1]
+                v2 = vals[k + 2]
+                v3 = vals[k + 3]
+                v4 = vals[k + 4]
+                v5 = vals[k + 5]
+                v6 = vals[k + 6]
+                v7 = vals[k + 7]
                 j0 = col[k]
                 j1 = col[k + 1]
                 j2 = col[k + 2]
@@ -81,7 +88,7 @@ def spmm_csr(bounds, crow, col, vals, conj, b, alpha, beta, c, use_c, out):
                                      + (v6 * b[j6, l] + v7 * b[j7, l])))
                 k += 8
             while k < e:
-                v0 = _value(vals, conj, k)
+                v0 = vals[k]
                 j0 = col[k]
                 for l in range(p):
                     out[i, l] += v0 * b[j0, l]
@@ -94,46 +101,55 @@ def spmm_csr(bounds, crow, col, vals, conj, b, alpha, beta, c, use_c, out):
                     out[i, l] = alpha * out[i, l]
 
 
-@njit(inline="always", fastmath=_DOT_MATH)
-def _dot(a, i, b, j, p, conj_b, zero):
-    """sum_l a[i, l] * op(b[j, l]), op = conj when conj_b."""
-    s = zero
-    if conj_b:
-        for l in range(p):
-            s += a[i, l] * np.conj(b[j, l])
-    else:
-        for l in range(p):
-            s += a[i, l] * b[j, l]
-    return s
-
-
 @njit(parallel=True, cache=_CACHE, nogil=True, fastmath=_DOT_MATH)
-def sddmm_coo(bounds, rows, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out):
-    """out[k] = alpha * sum_l a[rows[k], l] * op(b[cols[k], l]) + beta * c[k].
+def sddmm(bounds, crow, col, rows, cols, a, b, alpha, beta, c, use_c, zero, out):
+    """out[k] = alpha * sum_l a[i, l] * b[j, l] + beta * c[k] at each entry k = (i, j).
 
-    I bounds[t+1]  nonzero chunks
-    I rows[nnz], cols[nnz]
-    T a[m, p], b[n, p]
-    T c[nnz]       addend when use_c
-    T zero         0 in the value dtype (types the accumulator)
+    I bounds[t+1]              nonzero chunks
+    I crow[m+1], col[nnz]      CSR: the entries of row i are crow[i]..crow[i+1]
+    J rows[nnz], cols[nnz]     COO: entry k is (rows[k], cols[k]); used when crow is empty
+    T a[m, p], b[n, p]         b already conjugated by the caller for a @ bᴴ
+    T c[nnz]                   addend when use_c
+    T zero                     0 in the value dtype (types the accumulator)
     T out[nnz]
+
+    Both layouts in one parallel loop, so that one compilation per dtype serves both (the
+    unused pair is passed empty; each parallel loop costs about 1 s of compilation). A
+    CSR chunk finds its first row by bisection, then runs row by row.
     """
     p = a.shape[1]
+    is_csr = crow.shape[0] > 0
     for t in prange(bounds.shape[0] - 1):
-        for k in range(bounds[t], bounds[t + 1]):
-            s = _dot(a, rows[k], b, cols[k], p, conj_b, zero)
-            out[k] = alpha * s + beta * c[k] if use_c else alpha * s
-
-
-@njit(parallel=True, cache=_CACHE, nogil=True, fastmath=_DOT_MATH)
-def sddmm_csr(bounds, crow, cols, a, b, conj_b, alpha, beta, c, use_c, zero, out):
-    """sddmm_coo with the row of each entry given by the CSR row pointer crow[m+1];
-    bounds are row chunks. Row a[i, :] stays in cache across the row's entries."""
-    p = a.shape[1]
-    for t in prange(bounds.shape[0] - 1):
-        for i in range(bounds[t], bounds[t + 1]):
-            for k in range(crow[i], crow[i + 1]):
-                s = _dot(a, i, b, cols[k], p, conj_b, zero)
+        k0 = bounds[t]
+        k1 = bounds[t + 1]
+        if is_csr:
+            # bisection for the row of entry k0: the last i with crow[i] <= k0
+            i = np.int64(0)
+            hi = np.int64(crow.shape[0] - 1)
+            while i < hi:
+                mid = (i + hi + 1) // 2
+                if crow[mid] <= k0:
+                    i = mid
+                else:
+                    hi = mid - 1
+            k = k0
+            while k < k1:
+                e = min(np.int64(crow[i + 1]), k1)
+                for q in range(k, e):  # row a[i, :] stays in registers across the row
+                    j = col[q]
+                    s = zero
+                    for l in range(p):
+                        s += a[i, l] * b[j, l]
+                    out[q] = alpha * s + beta * c[q] if use_c else alpha * s
+                k = e
+                i += 1
+        else:
+            for k in range(k0, k1):
+                i = rows[k]
+                j = cols[k]
+                s = zero
+                for l in range(p):
+                    s += a[i, l] * b[j, l]
                 out[k] = alpha * s + beta * c[k] if use_c else alpha * s
 
 
@@ -205,16 +221,20 @@ def gather(src, perm, out):
         out[k] = src[perm[k]]
 
 
-@njit(parallel=True, cache=_CACHE, nogil=True)
+@njit(cache=_CACHE, nogil=True)
 def sort_within_rows(ptr, perm, keys):
     """Stable sort of each row segment [ptr[i], ptr[i+1]) of ``keys`` (the columns in
     row order), permuting ``perm`` alongside, in place. Insertion sort for short rows (the
-    common case), a merge sort for long ones."""
-    for i in prange(ptr.shape[0] - 1):
+    common case), a bottom-up merge sort for long ones (written out: ``np.argsort``
+    would add seconds to the first compilation)."""
+    longest = 0
+    for i in range(ptr.shape[0] - 1):
+        longest = max(longest, ptr[i + 1] - ptr[i])
+    tmp_k = np.empty(longest if longest > 64 else 0, keys.dtype)
+    tmp_p = np.empty(longest if longest > 64 else 0, perm.dtype)
+    for i in range(ptr.shape[0] - 1):
         s = ptr[i]
         e = ptr[i + 1]
-        if e - s < 2:
-            continue
         if e - s <= 64:
             for q in range(s + 1, e):
                 kq = keys[q]
@@ -227,53 +247,81 @@ def sort_within_rows(ptr, perm, keys):
                 keys[r + 1] = kq
                 perm[r + 1] = pq
             continue
-        order = np.argsort(keys[s:e], kind="mergesort")
-        seg_k = keys[s:e][order]
-        seg_p = perm[s:e][order]
-        keys[s:e] = seg_k
-        perm[s:e] = seg_p
+        width = 1
+        while width < e - s:
+            for lo in range(s, e, 2 * width):
+                mid = min(lo + width, e)
+                hi = min(lo + 2 * width, e)
+                x = lo
+                y = mid
+                o = 0
+                while x < mid and y < hi:
+                    if keys[y] < keys[x]:  # ties take the left run: stable
+                        tmp_k[o] = keys[y]
+                        tmp_p[o] = perm[y]
+                        y += 1
+                    else:
+                        tmp_k[o] = keys[x]
+                        tmp_p[o] = perm[x]
+                        x += 1
+                    o += 1
+                while x < mid:
+                    tmp_k[o] = keys[x]
+                    tmp_p[o] = perm[x]
+                    x += 1
+                    o += 1
+                for q in range(o):  # the rest of the right run is already in place
+                    keys[lo + q] = tmp_k[q]
+                    perm[lo + q] = tmp_p[q]
+            width *= 2
 
 
-@njit(parallel=True, cache=_CACHE, nogil=True)
-def merge_duplicates(ptr, perm, keys, values, want_inverse):
-    """Sum runs of equal (row, column) of a row-sorted, column-sorted pattern.
+@njit(cache=_CACHE, nogil=True)
+def merge_pattern(ptr, keys, perm, want_inverse):
+    """The pattern of a row-sorted, column-sorted matrix with runs of equal (row, column)
+    merged: (rows[n], cols[n], starts[n+1], inverse), int64.
 
-    ptr[m+1], keys[nnz] (columns, sorted within rows) and perm[nnz] (input position of each
-    sorted entry) come from counting_sort + sort_within_rows. Each output entry sums its
-    duplicates in input order (deterministic). Returns (rows, cols, values, inverse), int64
-    indices; inverse[k] is the output position of input entry k (empty unless
-    want_inverse).
+    ptr[m+1], keys[nnz] (columns, sorted within rows) and perm[nnz] (input position of
+    each sorted entry) come from counting_sort + sort_within_rows. Output entry o merges
+    the sorted positions starts[o]..starts[o+1] (``sum_runs`` adds their values);
+    inverse[k] is the output position of input entry k (empty unless want_inverse).
+    Index-only, so one compilation serves every value dtype.
     """
     m = ptr.shape[0] - 1
     nnz = keys.shape[0]
-    cnt = np.zeros(m + 1, np.int64)
-    for i in prange(m):
-        c = 0
+    n = 0
+    for i in range(m):
         for q in range(ptr[i], ptr[i + 1]):
             if q == ptr[i] or keys[q] != keys[q - 1]:
-                c += 1
-        cnt[i + 1] = c
-    for i in range(m):
-        cnt[i + 1] += cnt[i]
-    n = cnt[m]
+                n += 1
     out_r = np.empty(n, np.int64)
     out_c = np.empty(n, np.int64)
-    out_v = np.empty(n, values.dtype)
+    starts = np.empty(n + 1, np.int64)
     inverse = np.empty(nnz if want_inverse else 0, np.int64)
-    for i in prange(m):
-        o = cnt[i] - 1
+    o = -1
+    for i in range(m):
         for q in range(ptr[i], ptr[i + 1]):
-            k = perm[q]
             if q == ptr[i] or keys[q] != keys[q - 1]:
                 o += 1
                 out_r[o] = i
                 out_c[o] = keys[q]
-                out_v[o] = values[k]
-            else:
-                out_v[o] += values[k]
+                starts[o] = q
             if want_inverse:
-                inverse[k] = o
-    return out_r, out_c, out_v, inverse
+                inverse[perm[q]] = o
+    starts[n] = nnz
+    return out_r, out_c, starts, inverse
+
+
+@njit(cache=_CACHE, nogil=True)
+def sum_runs(starts, perm, values, out):
+    """out[o] = values[perm[starts[o]]] + values[perm[starts[o] + 1]] + ... up to
+    starts[o+1], left to right: duplicates summed in input order (deterministic)."""
+    for o in range(starts.shape[0] - 1):
+        s = starts[o]
+        v = values[perm[s]]
+        for q in range(s + 1, starts[o + 1]):
+            v += values[perm[q]]
+        out[o] = v
 
 
 @njit(cache=_CACHE, nogil=True)

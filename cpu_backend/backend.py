@@ -5,6 +5,7 @@ nothing from ``gpu_sparse``)."""
 
 from __future__ import annotations
 
+import functools
 import weakref
 from typing import Any, Optional
 
@@ -39,11 +40,40 @@ def _chunk_bounds(cost_ptr: np.ndarray, n_items: int,
     return np.unique(bounds)
 
 
+def _even_bounds(n_items: int) -> np.ndarray:
+    """``_chunk_bounds`` for items of equal cost, in O(chunks) instead of O(items) and
+    cached (a read-only array): the same int64 bounds as
+    ``_chunk_bounds(np.arange(n_items + 1), n_items)``."""
+    return _even_bounds_for(n_items, numba.get_num_threads())
+
+
+@functools.lru_cache(maxsize=256)
+def _even_bounds_for(n_items: int, n_threads: int) -> np.ndarray:
+    n_chunks = max(1, min(n_items, n_threads * _CHUNKS_PER_THREAD))
+    bounds = np.unique(np.ceil(np.linspace(0, n_items, n_chunks + 1)).astype(np.int64))
+    bounds.flags.writeable = False
+    return bounds
+
+
 _LINE = 64  # bytes per cache line
 
 
-def _c_contig(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a)
+def _in(a: np.ndarray) -> np.ndarray:
+    """``a`` as a read-only C-contiguous view (copied only when not contiguous), for a
+    kernel argument the kernel only reads: numba compiles a separate specialization for a
+    read-only array, and the same caller would otherwise pass writable arrays one time
+    (a fresh array) and read-only ones another (a broadcast, a pattern's indices)."""
+    flags = a.flags
+    if not flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    elif not flags.writeable:
+        return a
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+_EMPTY = {np.dtype(t): _in(np.empty(0, t)) for t in (np.int32, np.int64)}
 
 
 def _rows_aligned(a: np.ndarray) -> np.ndarray:
@@ -114,35 +144,39 @@ class CPUBackend:
     # ---- conversions ------------------------------------------------------------
     def coo_to_csr(self, rows, cols, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, rows.shape[0])
-        if kernels.is_sorted(rows):
+        if kernels.is_sorted(_in(rows)):
             crow = np.searchsorted(rows, np.arange(n_rows + 1), side="left").astype(idx)
             return crow, cols.astype(idx), None
-        ptr, perm = kernels.counting_sort(rows, n_rows, np.empty(0, idx))
+        ptr, perm = kernels.counting_sort(_in(rows), n_rows, np.empty(0, idx))
         col = np.empty(perm.shape[0], idx)
-        kernels.gather(cols, perm, col)
+        kernels.gather(_in(cols), _in(perm), col)
         return ptr, col, perm
 
     def csr_transpose(self, crow, col, n_rows, n_cols):
         idx = self.index_dtype(n_rows, n_cols, col.shape[0])
-        return kernels.csr_transpose(crow, col, n_cols, np.empty(0, idx))
+        return kernels.csr_transpose(_in(crow), _in(col), n_cols, np.empty(0, idx))
 
     def coalesce(self, rows, cols, values, shape, inverse=True):
         rows = rows.astype(np.int64, copy=False)
         cols = cols.astype(np.int64, copy=False)
         nnz = rows.shape[0]
-        if kernels.strictly_increasing_pairs(rows, cols):
+        if kernels.strictly_increasing_pairs(_in(rows), _in(cols)):
             inv = np.arange(nnz, dtype=np.int64) if inverse else None
             return rows.copy(), cols.copy(), values.copy(), inv
-        ptr, perm = kernels.counting_sort(rows, shape[0], np.empty(0, np.int64))
-        keys = np.empty(nnz, np.int64)
-        kernels.gather(cols, perm, keys)
+        # the sort in the index dtype of coo_to_csr: the same compiled kernels serve both
+        idx = self.index_dtype(shape[0], shape[1], nnz)
+        ptr, perm = kernels.counting_sort(_in(rows), shape[0], np.empty(0, idx))
+        keys = np.empty(nnz, idx)
+        kernels.gather(_in(cols), _in(perm), keys)
         kernels.sort_within_rows(ptr, perm, keys)
-        r, c, v, inv = kernels.merge_duplicates(ptr, perm, keys, values, bool(inverse))
+        r, c, starts, inv = kernels.merge_pattern(ptr, keys, perm, bool(inverse))
+        v = np.empty(r.shape[0], values.dtype)
+        kernels.sum_runs(_in(starts), _in(perm), _in(values), v)
         return r, c, v, (inv if inverse else None)
 
     def to_dense(self, rows, cols, values, shape):
         out = np.zeros(shape, dtype=values.dtype)
-        kernels.scatter_add_2d(rows, cols, values, out)
+        kernels.scatter_add_2d(_in(rows), _in(cols), _in(values), out)
         return out
 
     # ---- products ---------------------------------------------------------------
@@ -160,6 +194,7 @@ class CPUBackend:
             if c.shape != (n_rows, p) or c.dtype != dt or not c.flags.c_contiguous:
                 # a broadcast (bias) or strided addend, materialised once
                 c_arg = np.ascontiguousarray(np.broadcast_to(c, (n_rows, p)), dtype=dt)
+        c_arg = _in(c_arg)
         if n_rows == 0 or p == 0:
             if use_c and p:
                 out[...] = c_arg * dt.type(beta)
@@ -170,9 +205,13 @@ class CPUBackend:
             # the product they would sit on the critical path of every row (measured
             # 2-3x faster for nnz = 2^22 at p = 16)
             gathered = np.empty(perm.shape[0], dtype=dt)
-            kernels.gather(values, perm, gathered)
+            kernels.gather(_in(values), _in(perm), gathered)
+            if conj and dt.kind == "c":
+                np.conjugate(gathered, out=gathered)
             values = gathered
-        kernels.spmm_csr(bounds, crow, col, values, bool(conj), b, dt.type(alpha),
+        elif conj and dt.kind == "c":
+            values = np.conjugate(values)
+        kernels.spmm_csr(bounds, _in(crow), _in(col), _in(values), _in(b), dt.type(alpha),
                          dt.type(beta), c_arg, use_c, out)
         return out
 
@@ -198,15 +237,23 @@ class CPUBackend:
         if nnz == 0:
             return out
         a = _rows_aligned(a)
-        b = _rows_aligned(b)
-        use_c = c is not None
-        c_arg = _c_contig(c) if use_c else out
-        args = (bool(conj_b), dt.type(alpha), dt.type(beta), c_arg, use_c, dt.type(0), out)
-        if rows is None:
-            kernels.sddmm_csr(self._row_bounds(crow), crow, cols, a, b, *args)
+        if conj_b and dt.kind == "c":
+            b = _rows_aligned(np.conjugate(b))  # (n, p): cheaper than a flag in the kernel
         else:
-            bounds = _chunk_bounds(np.arange(nnz + 1, dtype=np.int64), nnz)
-            kernels.sddmm_coo(bounds, rows, cols, a, b, *args)
+            b = _rows_aligned(b)
+        use_c = c is not None
+        c_arg = _in(c if use_c else out)  # unread unless use_c
+        args = (_in(a), _in(b), dt.type(alpha), dt.type(beta), c_arg, use_c, dt.type(0), out)
+        # the unused index pair empty, in the dtype the other layout's patterns use, so
+        # that COO and CSR share one compiled kernel
+        m, n = a.shape[0], b.shape[0]
+        bounds = _even_bounds(nnz)  # nonzero chunks
+        if rows is None:  # CSR
+            none = _EMPTY[self.index_dtype(m, n, nnz, existing=True)]
+            kernels.sddmm(bounds, _in(crow), _in(cols), none, none, *args)
+        else:  # COO
+            none = _EMPTY[self.index_dtype(m, n, nnz)]
+            kernels.sddmm(bounds, none, none, _in(rows), _in(cols), *args)
         return out
 
     def spgemm(self, a, a_shape, b, b_shape):

@@ -50,10 +50,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (RuntimeError, ValueError, TypeError) as e:
         print(e)
         return 2
+    total = 0.0
     for dtype in args.dtypes.split(","):
         for layout in args.layouts.split(","):
             seconds = warm(dtype.strip(), layout.strip(), device)
+            total += seconds
             print(f"{device} {dtype} {layout}: {seconds:.2f} s")
+    print(f"{device} total: {total:.2f} s")
     return 0
 
 
