@@ -10,6 +10,12 @@ pieces (``x @ weight`` with a local weight, a broadcast bias, ``+ - *``, ``relu(
 ``sum()``) are its methods. A large local tensor mixed with distributed ones is a
 TypeError naming the constructor to use.
 
+Products gather the chunks of the dense operand a row block touches and run one local
+product per block (bitwise equal to one device). When that operand does not fit a
+worker, :func:`set_memory_budget` / :func:`memory_budget` opt in to the *tiled form*
+(one task per chunk, partials added in a fixed order on the owner): deterministic and
+within float tolerance of one device, not bitwise equal to it.
+
 >>> import numpy as np, scipy.sparse as sp, gpu_sparse as gs
 >>> from gpu_sparse import distributed as gd
 >>> a = sp.random(8, 8, density=0.3, format="coo", random_state=0)
@@ -27,7 +33,9 @@ True
 
 from . import _ops
 from ._tensor import DistributedTensor, from_dask, from_numpy, from_scipy, from_tensor
+from ._tiled import get_memory_budget, memory_budget, set_memory_budget
 
-__all__ = ["DistributedTensor", "from_dask", "from_numpy", "from_scipy", "from_tensor"]
+__all__ = ["DistributedTensor", "from_dask", "from_numpy", "from_scipy", "from_tensor",
+           "get_memory_budget", "memory_budget", "set_memory_budget"]
 
 del _ops  # imported to bind the operations onto DistributedTensor

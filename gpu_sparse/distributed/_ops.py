@@ -25,6 +25,7 @@ from ..core.tensor import Tensor
 from ..formats import Layout
 from ..ops import elementwise, products, reductions
 from ..ops.derivatives import DERIVATIVES, AddmmCtx, DenseAddmmCtx, SampledAddmmCtx
+from . import _tiled
 from ._tensor import DistributedTensor, assemble_rows, assemble_sparse, from_tensor
 
 DT = DistributedTensor
@@ -281,23 +282,40 @@ def sparse_addmm(fn: str, mat: Any, mat1: DT, mat2: Any, beta: Any, alpha: Any,
     alpha = products.validate.scale_factor(fn, "alpha", alpha, dt)
     runner = _same_runner(fn, mat, mat1, mat2)
     owners = mat1.owners()
+    budget = _tiled.get_memory_budget()
+    cb = s.col_bounds
+    crows = [cb[j + 1] - cb[j] for j in range(len(cb) - 1)]
+    tiles = [_tiled.tiled(budget, crows, s.touched[b], p, dt.itemsize)
+             for b in range(mat1.n_blocks)]
     # grad mat1 (an SDDMM) reads the gathered mat2 again: keep it on each owner then
     keep = mat1.requires_grad and engine.is_grad_enabled()
-    gathered = None
+    gathered: Any = None
+    blocks: List[Any] = [None] * mat1.n_blocks
+    whole = [b for b in range(mat1.n_blocks) if not tiles[b]]
     if keep:
-        gathered = runner.map(_t_gather, [
-            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], s.col_bounds,
-             (mat1.shape[1], p), dt, mat1.device) for b in range(mat1.n_blocks)], owners)
-        blocks = runner.map(_t_spmm, [(mat1._blocks[b], _block(mat, b), gathered[b], beta,
-                                       alpha, addmm) for b in range(mat1.n_blocks)], owners)
+        gathered = [None] * mat1.n_blocks
+        got = runner.map(_t_gather, [
+            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], cb,
+             (mat1.shape[1], p), dt, mat1.device) for b in whole], [owners[b] for b in whole])
+        for b, h in zip(whole, got):
+            gathered[b] = h
+        got = runner.map(_t_spmm, [(mat1._blocks[b], _block(mat, b), gathered[b], beta,
+                                    alpha, addmm) for b in whole], [owners[b] for b in whole])
     else:
         args = [(mat1._blocks[b], _block(mat, b), [mat2._blocks[j] for j in s.touched[b]],
-                 s.touched[b], s.col_bounds, p, beta, alpha, addmm)
-                for b in range(mat1.n_blocks)]
-        blocks = runner.map(_t_gather_spmm, args, owners)
+                 s.touched[b], cb, p, beta, alpha, addmm) for b in whole]
+        got = runner.map(_t_gather_spmm, args, [owners[b] for b in whole])
+    for b, h in zip(whole, got):
+        blocks[b] = h
+    for b in range(mat1.n_blocks):
+        if tiles[b]:  # one task per touched chunk, partials added in chunk order
+            acc = _tiled.chain(runner, owners[b], _tiled.t_tile_mm, None, [
+                (mat1._blocks[b], cb[j], cb[j + 1], mat2._blocks[j]) for j in s.touched[b]])
+            (blocks[b],) = runner.map(_tiled.t_tile_finish, [
+                (acc, mat1._blocks[b], _block(mat, b), p, beta, alpha, addmm)], [owners[b]])
     out = DT(runner, blocks, (m, p), dt, mat1.device, Layout.strided, mat1.row_bounds)
     ctx = {"mat": mat, "mat1": mat1, "mat2": mat2, "beta": beta, "alpha": alpha, "p": p,
-           "gathered": gathered}
+           "gathered": gathered, "budget": budget}
     return _record("addmm", out, [("mat", mat if not isinstance(mat, numbers.Number)
                                    else None), ("mat1", mat1), ("mat2", mat2)], ctx,
                    _ADDMM_FORMULAS)
@@ -310,15 +328,32 @@ def _block(t: Any, b: int) -> Any:
 def _grad_mat1(c: DistCtx, g: DT) -> DT:
     mat1, mat2 = c.mat1, c.mat2
     s = mat1._structure
+    runner, owners, cb = mat1._runner, mat1.owners(), s.col_bounds
+    crows = [cb[j + 1] - cb[j] for j in range(len(cb) - 1)]
+    tiles = [_tiled.tiled(c.budget, crows, s.touched[b], c.p, mat1.dtype.itemsize)
+             for b in range(mat1.n_blocks)]
+    whole = [b for b in range(mat1.n_blocks) if not tiles[b]]
     gathered = c.gathered
     if gathered is None:  # mat1 was made to require grad after the forward
-        gathered = mat1._runner.map(_t_gather, [
-            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], s.col_bounds,
-             (mat1.shape[1], c.p), mat1.dtype, mat1.device) for b in range(mat1.n_blocks)],
-            mat1.owners())
-    args = [(mat1._blocks[b], g._blocks[b], gathered[b], c.alpha, c.beta)
-            for b in range(mat1.n_blocks)]
-    return mat1._like(mat1._runner.map(_t_spmm_grad_mat1, args, mat1.owners()))
+        gathered = [None] * mat1.n_blocks
+        got = runner.map(_t_gather, [
+            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], cb,
+             (mat1.shape[1], c.p), mat1.dtype, mat1.device) for b in whole],
+            [owners[b] for b in whole])
+        for b, h in zip(whole, got):
+            gathered[b] = h
+    blocks: List[Any] = [None] * mat1.n_blocks
+    args = [(mat1._blocks[b], g._blocks[b], gathered[b], c.alpha, c.beta) for b in whole]
+    for b, h in zip(whole, runner.map(_t_spmm_grad_mat1, args, [owners[b] for b in whole])):
+        blocks[b] = h
+    for b in range(mat1.n_blocks):
+        if tiles[b]:  # one SDDMM per touched chunk, each entry written once
+            acc = _tiled.chain(runner, owners[b], _tiled.t_tile_sddmm, None, [
+                (mat1._blocks[b], cb[j], cb[j + 1], mat2._blocks[j], g._blocks[b], c.alpha,
+                 c.beta) for j in s.touched[b]])
+            (blocks[b],) = runner.map(_tiled.t_tile_sddmm_finish, [(acc, mat1._blocks[b])],
+                                      [owners[b]])
+    return mat1._like(blocks)
 
 
 def _grad_mat2(c: DistCtx, g: DT) -> DT:
@@ -327,10 +362,23 @@ def _grad_mat2(c: DistCtx, g: DT) -> DT:
         raise NotImplementedError("addmm: the gradient of mat2 needs mat1's Sᵀ copy, which "
                                   "only tensors built by the constructors have")
     s = mat1._structure
+    runner, owners, rb = mat2._runner, mat2.owners(), mat1.row_bounds
+    n_col = len(s.col_bounds) - 1
+    tiles = [_tiled.tiled(c.budget, _rows(mat1), s.col_touched[j], c.p, mat1.dtype.itemsize)
+             for j in range(n_col)]
+    whole = [j for j in range(n_col) if not tiles[j]]
     args = [(mat1._col_blocks[j], [g._blocks[b] for b in s.col_touched[j]],
-             s.col_touched[j], mat1.row_bounds, c.p, c.alpha, c.beta)
-            for j in range(len(s.col_bounds) - 1)]
-    return mat2._like(mat2._runner.map(_t_spmm_grad_mat2, args, mat2.owners()))
+             s.col_touched[j], rb, c.p, c.alpha, c.beta) for j in whole]
+    blocks: List[Any] = [None] * n_col
+    for j, h in zip(whole, runner.map(_t_spmm_grad_mat2, args, [owners[j] for j in whole])):
+        blocks[j] = h
+    for j in range(n_col):
+        if tiles[j]:  # one Sᴴ-product per touched row block of G, added in block order
+            acc = _tiled.chain(runner, owners[j], _tiled.t_tile_mm_h, None, [
+                (mat1._col_blocks[j], rb[b], rb[b + 1], g._blocks[b], c.alpha, c.beta)
+                for b in s.col_touched[j]])
+            blocks[j] = acc
+    return mat2._like(blocks)
 
 
 def _grad_mat(c: DistCtx, g: DT) -> Any:

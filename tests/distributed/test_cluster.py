@@ -151,3 +151,34 @@ def test_bytes_sent_match_the_model(client, device, rng, kind):
     else:
         # touched chunks only: a block's neighbours, 6 of the 12 chunk moves at W = 4
         assert total == pytest.approx(0.5 * 2 * full, rel=0.02)
+
+
+def test_tiled_bytes_match_the_model_and_bits_repeat(client, device, rng):
+    """The tiled form (budget 0: one task per chunk) moves the chunks a row block touches
+    once per worker, as the gathering form does, and gives the same bits twice, close to
+    the bitwise path."""
+    n, p = 2048, 8
+    a = sp.random(n, n, density=6 / n, format="csr", random_state=np.random.RandomState(7))
+    b = randn(rng, (n, p), np.float64)
+    g = randn(rng, (n, p), np.float64)
+    S = gd.from_scipy(a, n_blocks=W)
+    runs = []
+    for budget in (0, 0, None):
+        B = gd.from_numpy(b, row_bounds=S.row_bounds, device=device).requires_grad_()
+        G = gd.from_numpy(g, row_bounds=S.row_bounds, device=device)
+        before = _moved(client)
+        with gd.memory_budget(budget):
+            out = gs.sparse.mm(S, B)
+        out.persist()  # grad B does not wait for the forward: count its moves too
+        out.backward(G)
+        B.grad.persist()
+        after = _moved(client)
+        if budget == 0:
+            model = _model(S, p, 8)  # S needs no grad: B forward, G for grad B
+            for w in after:
+                got = after[w][1] - before[w][1]
+                assert abs(got - model.get(w, 0)) <= 0.02 * max(model.get(w, 0), 1), (w, got)
+        runs.append([out.compute().numpy(), B.grad.compute().numpy()])
+    for x, y, z in zip(*runs):
+        _same(x, y)
+        np.testing.assert_allclose(x, z, rtol=1e-12, atol=1e-12 * np.abs(z).max())

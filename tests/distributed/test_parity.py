@@ -231,3 +231,48 @@ def test_sampled_addmm_and_grads_bitwise(device, rng, layout, dtype):
     _same(sd.grad.compute().values().numpy(), sl.grad.values().numpy())
     _same(xd.grad.compute().numpy(), xl.grad.numpy())
     _same(yd.grad.numpy(), yl.grad.numpy())
+
+
+# ---- the tiled form (opt-in: close to one device, not bitwise; deterministic) ---------
+def _fwd_bwd(s, b, bias, G, rb, budget, layout):
+    sd = gd.from_tensor(s, row_bounds=rb).requires_grad_()
+    bd = gd.from_numpy(b, row_bounds=sd.row_bounds).requires_grad_()
+    biasd = gs.tensor(bias, requires_grad=True)
+    with gd.memory_budget(budget):
+        out = gs.sparse.addmm(biasd, sd, bd, beta=0.5, alpha=2.0)
+    assert gd.get_memory_budget() is None
+    out.backward(gs.tensor(G))
+    return [out.compute().numpy(), sd.grad.compute().values().numpy(),
+            bd.grad.compute().numpy(), biasd.grad.numpy()]
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_tiled_close_to_untiled_and_deterministic(rng, layout, dtype):
+    m = n = 29
+    s = _sparse(rng, m, n, 120, dtype, layout, "cpu")
+    b, G = randn(rng, (n, 6), dtype), randn(rng, (m, 6), dtype)
+    bias = randn(rng, (6,), dtype)
+    rb = [0, 1, 1, 12, 20, m]
+    whole = _fwd_bwd(s, b, bias, G, rb, None, layout)
+    tiled = _fwd_bwd(s, b, bias, G, rb, 0, layout)
+    again = _fwd_bwd(s, b, bias, G, rb, 0, layout)
+    rtol = 1e-12 if np.dtype(dtype) == np.float64 else 1e-6  # the float32 parts: 1e-6 scale
+    for w, t, a in zip(whole, tiled, again):
+        _same(t, a)  # the same bits run to run
+        scale = np.abs(w).max()
+        np.testing.assert_allclose(t, w, rtol=rtol, atol=rtol * 8 * scale)
+    assert whole[0].tobytes() != tiled[0].tobytes()  # it really ran tiled
+    # a budget above every block's gathered operand leaves the bitwise path
+    big = _fwd_bwd(s, b, bias, G, rb, n * 6 * np.dtype(dtype).itemsize, layout)
+    for w, t in zip(whole, big):
+        _same(t, w)
+
+
+def test_memory_budget_errors():
+    with pytest.raises(ValueError, match="set_memory_budget: nbytes"):
+        gd.set_memory_budget(-1)
+    with pytest.raises(ValueError, match="memory_budget: nbytes"):
+        with gd.memory_budget(1.5):
+            pass
+    assert gd.get_memory_budget() is None
