@@ -32,10 +32,12 @@ True
 """
 
 from . import _ops
-from ._tensor import DistributedTensor, from_dask, from_numpy, from_scipy, from_tensor
+from ._tensor import (DistributedTensor, from_dask, from_futures, from_numpy, from_scipy,
+                      from_tensor)
 from ._tiled import get_memory_budget, memory_budget, set_memory_budget
 
-__all__ = ["DistributedTensor", "from_dask", "from_numpy", "from_scipy", "from_tensor",
+__all__ = ["DistributedTensor", "from_dask", "from_futures", "from_numpy", "from_scipy",
+           "from_tensor",
            "get_memory_budget", "memory_budget", "set_memory_budget"]
 
 del _ops  # imported to bind the operations onto DistributedTensor

@@ -182,3 +182,37 @@ def test_tiled_bytes_match_the_model_and_bits_repeat(client, device, rng):
     for x, y, z in zip(*runs):
         _same(x, y)
         np.testing.assert_allclose(x, z, rtol=1e-12, atol=1e-12 * np.abs(z).max())
+
+
+def test_from_futures_on_the_cluster(client, rng):
+    """Blocks made on the workers (Futures of client.submit / scatter) become a tensor
+    whose product and gradients are bitwise those of one device; a block made on another
+    worker moves to its owner."""
+    n, p = 200, 4
+    a = sp.random(n, n, density=0.05, format="coo", random_state=np.random.RandomState(1))
+    a = a.tocsr()
+    cuts = [0, 30, 110, 110, n]
+    futs = [client.submit(lambda lo, hi: a[lo:hi].tocoo(), lo, hi, pure=False)
+            for lo, hi in zip(cuts[:-1], cuts[1:])]
+    b, G = randn(rng, (n, p), np.float64), randn(rng, (n, p), np.float64)
+    S = gd.from_futures(futs).requires_grad_()
+    B = gd.from_futures([client.scatter(b[lo:hi]) for lo, hi in zip(cuts[:-1], cuts[1:])]
+                        ).requires_grad_()
+    assert S.row_bounds == tuple(cuts) and B.row_bounds == tuple(cuts)
+    assert all(set(client.who_has(S.blocks)[f.key]) == {w}
+               for f, w in zip(S.blocks, S.owners()))
+    out = gs.sparse.mm(S, B)
+    out.backward(G)
+    sl = S.compute().detach().requires_grad_()
+    bl = gs.tensor(b, requires_grad=True)
+    ref = gs.sparse.mm(sl, bl)
+    ref.backward(gs.tensor(G))
+    _same(out.compute().numpy(), ref.detach().numpy())
+    _same(S.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(B.grad.compute().numpy(), bl.grad.numpy())
+    other = Client(client.cluster, set_as_default=False)
+    try:
+        with pytest.raises(TypeError, match=r"from_futures: blocks\[0\] is a Future of"):
+            gd.from_futures([other.scatter(b)])
+    finally:
+        other.close()

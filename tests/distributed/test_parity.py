@@ -276,3 +276,53 @@ def test_memory_budget_errors():
         with gd.memory_budget(1.5):
             pass
     assert gd.get_memory_budget() is None
+
+
+# ---- from_futures (values here; Futures on the cluster tests) -----------------------------
+@pytest.mark.parametrize("fmt", ["coo", "csr", "tensor"])
+def test_from_futures_blocks_bitwise(rng, fmt):
+    m, n, p = 14, 10, 3
+    a = sp.random(m, n, density=0.3, format="csr", random_state=4)
+    cuts = [0, 5, 5, 9, m]  # an empty block too
+    def block(lo, hi):
+        blk = a[lo:hi]
+        return gs.from_scipy(blk).to_sparse_coo() if fmt == "tensor" else (
+            blk.tocoo() if fmt == "coo" else blk)
+    S = gd.from_futures([block(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])],
+                        col_bounds=[0, 4, n]).requires_grad_()
+    assert S.row_bounds == tuple(cuts) and S.layout is (
+        gs.sparse_csr if fmt == "csr" else gs.sparse_coo)
+    local = S.compute()
+    np.testing.assert_array_equal(local.to_dense().numpy(), a.toarray())
+    b, G = randn(rng, (n, p), np.float64), randn(rng, (m, p), np.float64)
+    Bd = gd.from_futures([b[:4], gs.tensor(b[4:])]).requires_grad_()
+    assert Bd.row_bounds == (0, 4, n)
+    out = gs.sparse.mm(S, Bd)
+    out.backward(G)
+    sl = local.detach().requires_grad_()
+    bl = gs.tensor(b, requires_grad=True)
+    ref = gs.sparse.mm(sl, bl)
+    ref.backward(gs.tensor(G))
+    _same(out.compute().numpy(), ref.detach().numpy())
+    _same(S.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(Bd.grad.compute().numpy(), bl.grad.numpy())
+
+
+def test_from_futures_and_sparse_from_dask_errors(rng):
+    import dask.array as da
+    with pytest.raises(ValueError, match="from_futures: blocks must hold"):
+        gd.from_futures([])
+    with pytest.raises(TypeError, match=r"from_futures: blocks\[1\] must be a 2-D"):
+        gd.from_futures([np.ones((2, 3)), np.ones(3)])
+    with pytest.raises(ValueError, match=r"from_futures: blocks\[1\] has 2 columns"):
+        gd.from_futures([np.ones((2, 3)), np.ones((1, 2))])
+    with pytest.raises(TypeError, match=r"from_futures: blocks\[1\] is float32"):
+        gd.from_futures([np.ones((2, 3)), np.ones((1, 3), np.float32)])
+    with pytest.raises(TypeError, match=r"from_futures: blocks\[1\] has layout"):
+        gd.from_futures([sp.eye(2, 3, format="csr"), np.ones((1, 3))])
+    with pytest.raises(TypeError, match="from_futures: blocks must be a sequence"):
+        gd.from_futures(np.ones((2, 2)))
+    a = sp.random(9, 9, density=0.4, format="csr", random_state=2)
+    s = gd.from_dask(da.from_array(a, chunks=(4, 9), asarray=False))
+    assert s.row_bounds == (0, 4, 8, 9) and s.layout is gs.sparse_csr
+    np.testing.assert_array_equal(s.compute().to_dense().numpy(), a.toarray())
