@@ -241,12 +241,22 @@ class DistributedTensor:
         """Accumulate gradients into ``.grad`` of the leaves (distributed leaves get
         distributed gradients, local ones local). ``gradient``: a DistributedTensor with
         this tensor's partition, or a local Tensor or array (split by this tensor's row
-        bounds); omitted only for a one-element tensor."""
+        bounds); omitted only for a one-element tensor.
+
+        On a client, every gradient task of the graph is submitted first (Futures: no
+        node waits for the one before it, except where a *local* tensor's gradient, a
+        small weight's or bias's, must come back here), then one ``wait`` covers the
+        gradient blocks of all distributed leaves together, so the gradients are
+        computed (persisted on their owners) and a failed task raises here. On the
+        threaded scheduler each node's tasks run as the node is reached."""
         if not self._requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no "
                                "grad_fn")
         g = self._as_gradient(gradient)
+        leaves = [t for t in _graph_leaves(self) if isinstance(t, DistributedTensor)]
         engine.run_backward([self], [g], retain_graph=retain_graph)
+        self._runner.wait([h for t in leaves if t._grad is not None
+                           for h in t._grad._blocks])
 
     def _as_gradient(self, g: Any) -> DistributedTensor:
         fn = "backward"
@@ -314,6 +324,22 @@ class DistributedTensor:
     __neg__: ClassVar[Callable[[DistributedTensor], DistributedTensor]]
     relu: ClassVar[Callable[[DistributedTensor], DistributedTensor]]
     sum: ClassVar[Callable[[DistributedTensor], Tensor]]
+
+
+def _graph_leaves(root: Any) -> List[Any]:
+    """The leaves that require grad in the graph of ``root`` (root first)."""
+    out, seen, stack = [], set(), [root]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.grad_fn is None:
+            if t.requires_grad:
+                out.append(t)
+            continue
+        stack.extend(t.grad_fn.next_tensors)
+    return out
 
 
 # ---- block tasks and helpers (module level: they pickle by name) -----------------------

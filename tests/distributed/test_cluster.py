@@ -216,3 +216,26 @@ def test_from_futures_on_the_cluster(client, rng):
             gd.from_futures([other.scatter(b)])
     finally:
         other.close()
+
+
+def test_backward_submits_everything_then_waits_once(client, rng, monkeypatch):
+    """No gradient node waits for another: backward submits every task, then one wait
+    covers all the distributed leaves' gradient blocks (none come back here)."""
+    from gpu_sparse.distributed import _runner
+    n, p = 300, 4
+    a = sp.random(n, n, density=0.03, format="csr", random_state=np.random.RandomState(9))
+    S = gd.from_scipy(a, n_blocks=W).requires_grad_()
+    B = gd.from_numpy(randn(rng, (n, p), np.float64), row_bounds=S.row_bounds
+                      ).requires_grad_()
+    M = gd.from_numpy(randn(rng, (n, p), np.float64), row_bounds=S.row_bounds
+                      ).requires_grad_()
+    out = gs.sparse.addmm(M, S, B) * 2.0 - M
+    G = gd.from_numpy(randn(rng, (n, p), np.float64), row_bounds=S.row_bounds)
+    waits, gets = [], []
+    real_wait, real_get = _runner.wait, _runner.Runner.get
+    monkeypatch.setattr(_runner, "wait", lambda fs: (waits.append(len(fs)), real_wait(fs)))
+    monkeypatch.setattr(_runner.Runner, "get",
+                        lambda self, hs: (gets.append(1), real_get(self, hs))[1])
+    out.backward(G)
+    assert gets == [] and waits == [3 * W]
+    assert all(f.status == "finished" for t in (S, B, M) for f in t.grad.blocks)
