@@ -26,7 +26,8 @@ from ..formats import Layout
 from ..ops import elementwise, products, reductions
 from ..ops.derivatives import DERIVATIVES, AddmmCtx, DenseAddmmCtx, SampledAddmmCtx
 from . import _tiled
-from ._tensor import DistributedTensor, assemble_rows, assemble_sparse, from_tensor
+from ._tensor import (DistributedTensor, assemble_rows, assemble_sparse, expect_gradients,
+                      from_tensor)
 
 DT = DistributedTensor
 
@@ -580,6 +581,7 @@ def _t_sum(blocks: List[Any], bounds: Tuple[int, ...], shape: Tuple[int, int], d
 
 def _sum_grad(c: DistCtx, g: Tensor) -> DT:
     x = c.input
+    expect_gradients(x._runner, x)  # a local loss's backward: wait once at the leaves
     gl = g.detach()
     args = [("sum", x.device, 0, gl, x._blocks[k]) for k in range(x.n_blocks)]
     return x._like(x._runner.map(_t_local_grad, args, x.owners()))

@@ -11,6 +11,7 @@ the dense operand, the entries of its columns ``col_bounds[c]:col_bounds[c + 1]`
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
 
 import dask
@@ -253,10 +254,8 @@ class DistributedTensor:
             raise RuntimeError("backward: the tensor does not require grad and has no "
                                "grad_fn")
         g = self._as_gradient(gradient)
-        leaves = [t for t in _graph_leaves(self) if isinstance(t, DistributedTensor)]
+        expect_gradients(self._runner, self)
         engine.run_backward([self], [g], retain_graph=retain_graph)
-        self._runner.wait([h for t in leaves if t._grad is not None
-                           for h in t._grad._blocks])
 
     def _as_gradient(self, g: Any) -> DistributedTensor:
         fn = "backward"
@@ -290,6 +289,7 @@ class DistributedTensor:
         if not self._requires_grad:
             return
         self._grad = g if self._grad is None else self._grad._blockwise_sum(g)
+        _got_gradient(self)
 
     def _blockwise_sum(self, other: DistributedTensor) -> DistributedTensor:
         """``self + other`` block by block (sparse: on the same entries), outside the
@@ -340,6 +340,44 @@ def _graph_leaves(root: Any) -> List[Any]:
             continue
         stack.extend(t.grad_fn.next_tensors)
     return out
+
+
+class _Batch:
+    """The distributed leaves one backward pass hands gradients to (weakly held): when
+    the last has its gradient, one wait covers the gradient blocks of all of them."""
+
+    def __init__(self, runner: Runner, leaves: Sequence[DistributedTensor]):
+        self.runner = runner
+        self.left = {id(t): weakref.ref(t) for t in leaves}
+        self.done: List[Any] = []
+
+
+_batches: List[_Batch] = []
+
+
+def expect_gradients(runner: Runner, root: Any) -> None:
+    """Called as a backward pass enters the distributed graph at ``root`` (a distributed
+    output, or the input of a distributed ``sum``): on a client, the distributed leaves
+    below it are waited on together once the last of them has its gradient. (The
+    engine's walk submits their tasks first: it waits for nothing else.)"""
+    if runner.client is None:
+        return
+    leaves = [t for t in _graph_leaves(root) if isinstance(t, DistributedTensor)]
+    _batches[:] = [b for b in _batches if any(r() is not None for r in b.left.values())]
+    if leaves:
+        _batches.append(_Batch(runner, leaves))
+
+
+def _got_gradient(t: DistributedTensor) -> None:
+    for batch in list(_batches):
+        if batch.left.pop(id(t), None) is None:
+            continue
+        batch.done.append(weakref.ref(t))
+        if not batch.left:
+            _batches.remove(batch)
+            grads = [x._grad for x in (r() for r in batch.done)
+                     if x is not None and x._grad is not None]
+            batch.runner.wait([h for gr in grads for h in gr._blocks])
 
 
 # ---- block tasks and helpers (module level: they pickle by name) -----------------------
@@ -782,4 +820,4 @@ def _is_future(x: Any) -> bool:
 
 
 __all__ = ["DistributedTensor", "Structure", "from_tensor", "from_scipy", "from_numpy",
-           "from_dask", "from_futures", "assemble_rows", "assemble_sparse"]
+           "from_dask", "from_futures", "expect_gradients", "assemble_rows", "assemble_sparse"]

@@ -236,6 +236,15 @@ def test_backward_submits_everything_then_waits_once(client, rng, monkeypatch):
     monkeypatch.setattr(_runner, "wait", lambda fs: (waits.append(len(fs)), real_wait(fs)))
     monkeypatch.setattr(_runner.Runner, "get",
                         lambda self, hs: (gets.append(1), real_get(self, hs))[1])
-    out.backward(G)
+    out.backward(G, retain_graph=True)
     assert gets == [] and waits == [3 * W]
     assert all(f.status == "finished" for t in (S, B, M) for f in t.grad.blocks)
+    first = [t.grad.compute() for t in (S, B, M)]
+    for t in (S, B, M):
+        t.grad = None
+    loss = (out * G).sum()  # a local loss: the same, from the distributed sum's node
+    del waits[:], gets[:]
+    loss.backward()
+    assert gets == [] and waits == [3 * W]
+    for t, f in zip((S, B, M), first):
+        _same(t.grad.compute().array, f.array)
