@@ -399,37 +399,67 @@ _ADDMM_FORMULAS = {"mat": _grad_mat, "mat1": _grad_mat1, "mat2": _grad_mat2}
 
 
 # ---- dense @ local weight --------------------------------------------------------------
+def _t_whole(blocks: List[Any], bounds: Tuple[int, ...], shape: Tuple[int, int],
+             dtype: Any, device: str) -> Tensor:
+    """The matrix of ``blocks`` assembled here (an all-gather's end on one worker)."""
+    return _gathered(blocks, range(len(blocks)), bounds, shape, dtype, device)
+
+
+def _t_take_rows(t: Tensor, r0: int, r1: int) -> Any:
+    return t.array[r0:r1].copy()
+
+
+def _wholes(w: DT, owners: Sequence[Any]) -> List[Any]:
+    """``w`` assembled on each of ``owners`` (one task per entry)."""
+    return w._runner.map(_t_whole, [(w._blocks, w.row_bounds, w.shape, w.dtype, w.device)
+                                    for _ in owners], owners)
+
+
+def _split(like: DT, whole: Any) -> DT:
+    """A handle of a local Tensor cut into ``like``'s row blocks on their owners."""
+    rb = like.row_bounds
+    return like._like(like._runner.map(_t_take_rows, [(whole, rb[b], rb[b + 1])
+                                                      for b in range(like.n_blocks)],
+                                       like.owners()))
+
+
 def dense_mm(fn: str, x: DT, w: Any) -> DT:
-    """``x @ w`` for a distributed dense ``x`` (m, k) and a local dense ``w`` (k, p)."""
-    if isinstance(w, DT):
-        raise ValueError(f"{fn}: distributed dense @ distributed is not supported; mat2 "
-                         f"should be a local (small) weight, got {w!r}")
-    if not isinstance(w, Tensor) or w.pattern is not None or w.ndim != 2:
-        raise TypeError(f"{fn}: mat2 must be a local dense 2-D Tensor, got {w!r}")
+    """``x @ w`` for a distributed dense ``x`` (m, k) and a dense ``w`` (k, p): a local
+    Tensor (every block reads it whole), or a distributed one, gathered whole on each
+    owner of ``x`` (an all-gather of k * p; its gradient is distributed like it)."""
+    dist = isinstance(w, DT)
+    if dist and w.layout is not Layout.strided:
+        raise TypeError(f"{fn}: mat2 must be dense, got a distributed {w.layout.value}")
+    if not dist and (not isinstance(w, Tensor) or w.pattern is not None or w.ndim != 2):
+        raise TypeError(f"{fn}: mat2 must be a local dense 2-D Tensor or a distributed "
+                        f"dense one, got {w!r}")
     if w.shape[0] != x.shape[1]:
         raise ValueError(f"{fn}: mat1 has {x.shape[1]} columns but mat2 has {w.shape[0]} "
                          f"rows")
     dt = _check_dtype(fn, mat1=x, mat2=w)
-    runner = x._runner
-    blocks = runner.map(_t_dense_mm, [(x._blocks[b], w.detach()) for b in range(x.n_blocks)],
+    runner = _same_runner(fn, x, w)
+    wl = _wholes(w, x.owners()) if dist else [w.detach()] * x.n_blocks
+    blocks = runner.map(_t_dense_mm, [(x._blocks[b], wl[b]) for b in range(x.n_blocks)],
                         x.owners())
     out = DT(runner, blocks, (x.shape[0], w.shape[1]), dt, x.device, Layout.strided,
              x.row_bounds)
-    return _record("mm", out, [("mat1", x), ("mat2", w)], {"mat1": x, "mat2": w},
+    return _record("mm", out, [("mat1", x), ("mat2", w)], {"mat1": x, "mat2": w, "wl": wl},
                    _MM_FORMULAS)
 
 
 def _grad_x(c: DistCtx, g: DT) -> DT:
-    w = c.mat2.detach()
     return c.mat1._like(g._runner.map(_t_dense_mm_grad_x,
-                                 [(g._blocks[b], w) for b in range(g.n_blocks)],
-                                 g.owners()))
+                                      [(g._blocks[b], c.wl[b]) for b in range(g.n_blocks)],
+                                      g.owners()))
 
 
-def _grad_w(c: DistCtx, g: DT) -> Tensor:
+def _grad_w(c: DistCtx, g: DT) -> Any:
     x = c.mat1
     h = g._runner.map(_t_dense_mm_grad_w, [(x._blocks, g._blocks, g.row_bounds, g.shape[0],
-                                            c.mat2.detach())], [g._runner.owner(0, 1)])
+                                            c.wl[0] if x.n_blocks else c.mat2.detach())],
+                      [g._runner.owner(0, 1)])
+    if isinstance(c.mat2, DT):
+        return _split(c.mat2, h[0])
     return _local_result(g._runner, h[0])
 
 
@@ -439,14 +469,19 @@ _MM_FORMULAS = {"mat1": _grad_x, "mat2": _grad_w}
 # ---- sampled_addmm -------------------------------------------------------------------
 def sampled_addmm(fn: str, inp: Any, mat1: Any, mat2: Any, beta: Any, alpha: Any) -> DT:
     """SDDMM at the entries of a distributed sparse ``inp`` with a distributed dense
-    ``mat1`` (m, k), same row blocks, and a local ``mat2`` (k, n)."""
+    ``mat1`` (m, k), same row blocks, and ``mat2`` (k, n): a local Tensor, or a
+    distributed dense one, gathered whole on each owner (its gradient distributed
+    like it)."""
     if not isinstance(inp, DT) or inp.layout is Layout.strided:
         raise TypeError(f"{fn}: input must be a distributed sparse tensor, got {inp!r}")
     if not isinstance(mat1, DT) or mat1.layout is not Layout.strided:
         raise _big_local(fn, "mat1", mat1)
-    if isinstance(mat2, DT) or not isinstance(mat2, Tensor):
-        raise TypeError(f"{fn}: mat2 must be a local dense Tensor (k, n) every block "
-                        f"reads whole, got {mat2!r}")
+    dist = isinstance(mat2, DT)
+    if dist and mat2.layout is not Layout.strided:
+        raise TypeError(f"{fn}: mat2 must be dense, got a distributed {mat2.layout.value}")
+    if not dist and (not isinstance(mat2, Tensor) or mat2.pattern is not None):
+        raise TypeError(f"{fn}: mat2 must be a dense (k, n) Tensor, local or distributed, "
+                        f"got {mat2!r}")
     if mat1.row_bounds != inp.row_bounds:
         raise ValueError(f"{fn}: mat1's row_bounds {mat1.row_bounds} must be input's "
                          f"{inp.row_bounds}")
@@ -456,33 +491,35 @@ def sampled_addmm(fn: str, inp: Any, mat1: Any, mat2: Any, beta: Any, alpha: Any
     dt = _check_dtype(fn, input=inp, mat1=mat1, mat2=mat2)
     beta = products.validate.scale_factor(fn, "beta", beta, dt)
     alpha = products.validate.scale_factor(fn, "alpha", alpha, dt)
-    runner = _same_runner(fn, inp, mat1)
-    w = mat2.detach()
-    blocks = runner.map(_t_sampled, [(inp._blocks[b], mat1._blocks[b], w, beta, alpha)
+    runner = _same_runner(fn, inp, mat1, mat2)
+    wl = _wholes(mat2, inp.owners()) if dist else [mat2.detach()] * inp.n_blocks
+    blocks = runner.map(_t_sampled, [(inp._blocks[b], mat1._blocks[b], wl[b], beta, alpha)
                                      for b in range(inp.n_blocks)], inp.owners())
     out = inp._like(blocks)
     return _record("sampled_addmm", out, [("input", inp), ("mat1", mat1), ("mat2", mat2)],
-                   {"input": inp, "mat1": mat1, "mat2": w, "beta": beta, "alpha": alpha},
-                   _SAMPLED_FORMULAS)
+                   {"input": inp, "mat1": mat1, "mat2": mat2, "wl": wl, "beta": beta,
+                    "alpha": alpha}, _SAMPLED_FORMULAS)
 
 
 def _sampled_grad(which: str) -> Callable[[DistCtx, DT], Any]:
     def formula(c: DistCtx, g: DT) -> Any:
         inp, x = c.input, c.mat1
-        args = [(which, inp._blocks[b], x._blocks[b], c.mat2, c.beta, c.alpha, g._blocks[b])
-                for b in range(inp.n_blocks)]
+        args = [(which, inp._blocks[b], x._blocks[b], c.wl[b], c.beta, c.alpha,
+                 g._blocks[b]) for b in range(inp.n_blocks)]
         blocks = inp._runner.map(_t_sampled_grad, args, inp.owners())
         return inp._like(blocks) if which == "input" else x._like(blocks)
     return formula
 
 
-def _sampled_grad_mat2(c: DistCtx, g: DT) -> Tensor:
+def _sampled_grad_mat2(c: DistCtx, g: DT) -> Any:
     inp, x = c.input, c.mat1
     s = inp._structure
     h = inp._runner.map(_t_sampled_grad_mat2,
                         [(g._blocks, None if s.perms is None else list(s.perms), x._blocks,
-                          inp.row_bounds, inp.shape, s, c.mat2, c.beta, c.alpha)],
+                          inp.row_bounds, inp.shape, s, c.wl[0], c.beta, c.alpha)],
                         [inp._runner.owner(0, 1)])
+    if isinstance(c.mat2, DT):
+        return _split(c.mat2, h[0])
     return _local_result(inp._runner, h[0])
 
 

@@ -326,3 +326,46 @@ def test_from_futures_and_sparse_from_dask_errors(rng):
     s = gd.from_dask(da.from_array(a, chunks=(4, 9), asarray=False))
     assert s.row_bounds == (0, 4, 8, 9) and s.layout is gs.sparse_csr
     np.testing.assert_array_equal(s.compute().to_dense().numpy(), a.toarray())
+
+
+# ---- a distributed second operand: dense @ dense, sampled_addmm's mat2 -----------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_distributed_dense_at_distributed_dense_bitwise(rng, dtype):
+    m, k, p = 19, 6, 3
+    x, w, G = randn(rng, (m, k), dtype), randn(rng, (k, p), dtype), randn(rng, (m, p), dtype)
+    xl, wl = gs.tensor(x, requires_grad=True), gs.tensor(w, requires_grad=True)
+    (xl @ wl).backward(gs.tensor(G))
+    xd = gd.from_numpy(x, row_bounds=[0, 1, 1, 9, m]).requires_grad_()
+    wd = gd.from_numpy(w, row_bounds=[0, 2, k]).requires_grad_()
+    out = xd @ wd
+    out.backward(G)
+    _same(out.compute().numpy(), (gs.tensor(x) @ gs.tensor(w)).numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    assert wd.grad.row_bounds == (0, 2, k)
+    _same(wd.grad.compute().numpy(), wl.grad.numpy())
+    with pytest.raises(TypeError, match="mm: mat2 must be dense"):
+        gs.sparse.mm(xd, gd.from_scipy(sp.eye(k, 3, format="csr")))
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_sampled_addmm_distributed_mat2_bitwise(rng, layout):
+    dtype = np.complex64
+    m, n, k = 21, 13, 4
+    s = _sparse(rng, m, n, 60, dtype, layout, "cpu")
+    x, y = randn(rng, (m, k), dtype), randn(rng, (k, n), dtype)
+    gv = s.with_array(s.backend.asarray(randn(rng, (s.nnz,), dtype)))
+    rb = [0, 1, 1, 12, m]
+    sl = s.detach().requires_grad_()
+    xl, yl = gs.tensor(x, requires_grad=True), gs.tensor(y, requires_grad=True)
+    ref = gs.sparse.sampled_addmm(sl, xl, yl, beta=0.5j, alpha=2.0)
+    ref.backward(gv)
+    sd = gd.from_tensor(s, row_bounds=rb).requires_grad_()
+    xd = gd.from_numpy(x, row_bounds=rb).requires_grad_()
+    yd = gd.from_numpy(y, row_bounds=[0, 3, k]).requires_grad_()
+    out = gs.sparse.sampled_addmm(sd, xd, yd, beta=0.5j, alpha=2.0)
+    out.backward(gd.from_tensor(gv, row_bounds=rb))
+    _same(out.compute().values().numpy(), ref.detach().values().numpy())
+    _same(sd.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    assert yd.grad.row_bounds == (0, 3, k)
+    _same(yd.grad.compute().numpy(), yl.grad.numpy())
