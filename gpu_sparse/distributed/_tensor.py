@@ -51,10 +51,12 @@ class Structure:
 class DistributedTensor:
     """A dense or sparse (COO, CSR) matrix partitioned in row blocks across Dask workers.
 
-    Build one with :func:`from_scipy`, :func:`from_numpy`, :func:`from_tensor` or
-    :func:`from_dask`. ``sparse.addmm``, ``sparse.mm``, ``sparse.sampled_addmm``, ``@``,
-    ``+``, ``-``, ``*``, ``relu()`` and ``sum()`` take the distributed path and record
-    one node of the autograd engine each; results are bitwise those of one device.
+    Build one with :func:`from_scipy`, :func:`from_numpy`, :func:`from_tensor`,
+    :func:`from_dask` or :func:`from_futures`. ``sparse.addmm``, ``sparse.mm``,
+    ``sparse.sampled_addmm``, ``@``, ``+``, ``-``, ``*``, ``relu()`` and ``sum()`` take
+    the distributed path and record one node of the autograd engine each; results are
+    bitwise those of one device, except products run in the opt-in tiled form (see
+    ``set_memory_budget``): deterministic and within float tolerance, not bitwise.
     """
 
     def __init__(self, runner: Runner, blocks: Sequence[Any], shape: Tuple[int, int],

@@ -369,3 +369,22 @@ def test_sampled_addmm_distributed_mat2_bitwise(rng, layout):
     _same(xd.grad.compute().numpy(), xl.grad.numpy())
     assert yd.grad.row_bounds == (0, 3, k)
     _same(yd.grad.compute().numpy(), yl.grad.numpy())
+
+
+def test_tiled_beta0_nan_mat_and_nnz0(rng):
+    m, n, p = 17, 11, 4
+    for nnz in (40, 0):
+        s = _sparse(rng, m, n, nnz, np.float64, "csr", "cpu")
+        b, mat = randn(rng, (n, p), np.float64), randn(rng, (m, p), np.float64)
+        mat[2, 1] = np.nan
+        sd = gd.from_tensor(s, n_blocks=3)
+        bd = gd.from_numpy(b, row_bounds=sd._structure.col_bounds)
+        md = gd.from_numpy(mat, row_bounds=sd.row_bounds)
+        with gd.memory_budget(0):
+            out = gs.sparse.addmm(md, sd, bd, beta=0).compute().numpy()
+            out1 = gs.sparse.addmm(md, sd, bd, beta=1.0, alpha=0.5).compute().numpy()
+        ref = gs.sparse.addmm(gs.tensor(mat), s, gs.tensor(b), beta=0).numpy()
+        ref1 = gs.sparse.addmm(gs.tensor(mat), s, gs.tensor(b), alpha=0.5).numpy()
+        assert not np.isnan(out).any()
+        np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out1, ref1, rtol=1e-12, atol=1e-12)
