@@ -9,7 +9,10 @@ chain in ascending chunk order. It is *not* bitwise equal to one device (a row's
 split at the chunk edges), but it is deterministic: the same partials are added in the
 same fixed order whatever the scheduling, so two runs give the same bits, within float
 tolerance of one device. A task holds one chunk, the block's entries and two (r_b, p)
-accumulators.
+accumulators (the chunks a worker fetched stay there as replicas until Dask's active
+memory manager drops them or their Futures are released). The gradient of ``S`` is
+tiled the same way, one SDDMM per chunk; each entry's value comes from one chunk, so
+nothing is summed across chunks there.
 
 It is opt-in: :func:`set_memory_budget` (or the context manager :func:`memory_budget`)
 sets the bytes of dense operand one task may gather; a product whose gathered operand
