@@ -372,9 +372,11 @@ def expect_gradients(runner: Runner, root: Any) -> None:
 
 def _got_gradient(t: DistributedTensor) -> None:
     for batch in list(_batches):
-        if batch.left.pop(id(t), None) is None:
+        ref = batch.left.get(id(t))
+        if ref is None or ref() is not t:  # not in this batch (or a recycled id)
             continue
-        batch.done.append(weakref.ref(t))
+        del batch.left[id(t)]
+        batch.done.append(ref)
         if not batch.left:
             _batches.remove(batch)
             grads = [x._grad for x in (r() for r in batch.done)
