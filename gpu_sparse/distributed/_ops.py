@@ -25,7 +25,9 @@ from ..core.tensor import Tensor
 from ..formats import Layout
 from ..ops import elementwise, products, reductions
 from ..ops.derivatives import DERIVATIVES, AddmmCtx, DenseAddmmCtx, SampledAddmmCtx
-from ._tensor import DistributedTensor, assemble_rows, assemble_sparse, from_tensor
+from . import _tiled
+from ._tensor import (DistributedTensor, assemble_rows, assemble_sparse, expect_gradients,
+                      from_tensor)
 
 DT = DistributedTensor
 
@@ -281,23 +283,40 @@ def sparse_addmm(fn: str, mat: Any, mat1: DT, mat2: Any, beta: Any, alpha: Any,
     alpha = products.validate.scale_factor(fn, "alpha", alpha, dt)
     runner = _same_runner(fn, mat, mat1, mat2)
     owners = mat1.owners()
+    budget = _tiled.get_memory_budget()
+    cb = s.col_bounds
+    crows = [cb[j + 1] - cb[j] for j in range(len(cb) - 1)]
+    tiles = [_tiled.tiled(budget, crows, s.touched[b], p, dt.itemsize)
+             for b in range(mat1.n_blocks)]
     # grad mat1 (an SDDMM) reads the gathered mat2 again: keep it on each owner then
     keep = mat1.requires_grad and engine.is_grad_enabled()
-    gathered = None
+    gathered: Any = None
+    blocks: List[Any] = [None] * mat1.n_blocks
+    whole = [b for b in range(mat1.n_blocks) if not tiles[b]]
     if keep:
-        gathered = runner.map(_t_gather, [
-            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], s.col_bounds,
-             (mat1.shape[1], p), dt, mat1.device) for b in range(mat1.n_blocks)], owners)
-        blocks = runner.map(_t_spmm, [(mat1._blocks[b], _block(mat, b), gathered[b], beta,
-                                       alpha, addmm) for b in range(mat1.n_blocks)], owners)
+        gathered = [None] * mat1.n_blocks
+        got = runner.map(_t_gather, [
+            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], cb,
+             (mat1.shape[1], p), dt, mat1.device) for b in whole], [owners[b] for b in whole])
+        for b, h in zip(whole, got):
+            gathered[b] = h
+        got = runner.map(_t_spmm, [(mat1._blocks[b], _block(mat, b), gathered[b], beta,
+                                    alpha, addmm) for b in whole], [owners[b] for b in whole])
     else:
         args = [(mat1._blocks[b], _block(mat, b), [mat2._blocks[j] for j in s.touched[b]],
-                 s.touched[b], s.col_bounds, p, beta, alpha, addmm)
-                for b in range(mat1.n_blocks)]
-        blocks = runner.map(_t_gather_spmm, args, owners)
+                 s.touched[b], cb, p, beta, alpha, addmm) for b in whole]
+        got = runner.map(_t_gather_spmm, args, [owners[b] for b in whole])
+    for b, h in zip(whole, got):
+        blocks[b] = h
+    for b in range(mat1.n_blocks):
+        if tiles[b]:  # one task per touched chunk, partials added in chunk order
+            acc = _tiled.chain(runner, owners[b], _tiled.t_tile_mm, None, [
+                (mat1._blocks[b], cb[j], cb[j + 1], mat2._blocks[j]) for j in s.touched[b]])
+            (blocks[b],) = runner.map(_tiled.t_tile_finish, [
+                (acc, mat1._blocks[b], _block(mat, b), p, beta, alpha, addmm)], [owners[b]])
     out = DT(runner, blocks, (m, p), dt, mat1.device, Layout.strided, mat1.row_bounds)
     ctx = {"mat": mat, "mat1": mat1, "mat2": mat2, "beta": beta, "alpha": alpha, "p": p,
-           "gathered": gathered}
+           "gathered": gathered, "budget": budget}
     return _record("addmm", out, [("mat", mat if not isinstance(mat, numbers.Number)
                                    else None), ("mat1", mat1), ("mat2", mat2)], ctx,
                    _ADDMM_FORMULAS)
@@ -310,15 +329,32 @@ def _block(t: Any, b: int) -> Any:
 def _grad_mat1(c: DistCtx, g: DT) -> DT:
     mat1, mat2 = c.mat1, c.mat2
     s = mat1._structure
+    runner, owners, cb = mat1._runner, mat1.owners(), s.col_bounds
+    crows = [cb[j + 1] - cb[j] for j in range(len(cb) - 1)]
+    tiles = [_tiled.tiled(c.budget, crows, s.touched[b], c.p, mat1.dtype.itemsize)
+             for b in range(mat1.n_blocks)]
+    whole = [b for b in range(mat1.n_blocks) if not tiles[b]]
     gathered = c.gathered
     if gathered is None:  # mat1 was made to require grad after the forward
-        gathered = mat1._runner.map(_t_gather, [
-            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], s.col_bounds,
-             (mat1.shape[1], c.p), mat1.dtype, mat1.device) for b in range(mat1.n_blocks)],
-            mat1.owners())
-    args = [(mat1._blocks[b], g._blocks[b], gathered[b], c.alpha, c.beta)
-            for b in range(mat1.n_blocks)]
-    return mat1._like(mat1._runner.map(_t_spmm_grad_mat1, args, mat1.owners()))
+        gathered = [None] * mat1.n_blocks
+        got = runner.map(_t_gather, [
+            ([mat2._blocks[j] for j in s.touched[b]], s.touched[b], cb,
+             (mat1.shape[1], c.p), mat1.dtype, mat1.device) for b in whole],
+            [owners[b] for b in whole])
+        for b, h in zip(whole, got):
+            gathered[b] = h
+    blocks: List[Any] = [None] * mat1.n_blocks
+    args = [(mat1._blocks[b], g._blocks[b], gathered[b], c.alpha, c.beta) for b in whole]
+    for b, h in zip(whole, runner.map(_t_spmm_grad_mat1, args, [owners[b] for b in whole])):
+        blocks[b] = h
+    for b in range(mat1.n_blocks):
+        if tiles[b]:  # one SDDMM per touched chunk, each entry written once
+            acc = _tiled.chain(runner, owners[b], _tiled.t_tile_sddmm, None, [
+                (mat1._blocks[b], cb[j], cb[j + 1], mat2._blocks[j], g._blocks[b], c.alpha,
+                 c.beta) for j in s.touched[b]])
+            (blocks[b],) = runner.map(_tiled.t_tile_sddmm_finish, [(acc, mat1._blocks[b])],
+                                      [owners[b]])
+    return mat1._like(blocks)
 
 
 def _grad_mat2(c: DistCtx, g: DT) -> DT:
@@ -327,10 +363,23 @@ def _grad_mat2(c: DistCtx, g: DT) -> DT:
         raise NotImplementedError("addmm: the gradient of mat2 needs mat1's Sᵀ copy, which "
                                   "only tensors built by the constructors have")
     s = mat1._structure
+    runner, owners, rb = mat2._runner, mat2.owners(), mat1.row_bounds
+    n_col = len(s.col_bounds) - 1
+    tiles = [_tiled.tiled(c.budget, _rows(mat1), s.col_touched[j], c.p, mat1.dtype.itemsize)
+             for j in range(n_col)]
+    whole = [j for j in range(n_col) if not tiles[j]]
     args = [(mat1._col_blocks[j], [g._blocks[b] for b in s.col_touched[j]],
-             s.col_touched[j], mat1.row_bounds, c.p, c.alpha, c.beta)
-            for j in range(len(s.col_bounds) - 1)]
-    return mat2._like(mat2._runner.map(_t_spmm_grad_mat2, args, mat2.owners()))
+             s.col_touched[j], rb, c.p, c.alpha, c.beta) for j in whole]
+    blocks: List[Any] = [None] * n_col
+    for j, h in zip(whole, runner.map(_t_spmm_grad_mat2, args, [owners[j] for j in whole])):
+        blocks[j] = h
+    for j in range(n_col):
+        if tiles[j]:  # one Sᴴ-product per touched row block of G, added in block order
+            acc = _tiled.chain(runner, owners[j], _tiled.t_tile_mm_h, None, [
+                (mat1._col_blocks[j], rb[b], rb[b + 1], g._blocks[b], c.alpha, c.beta)
+                for b in s.col_touched[j]])
+            blocks[j] = acc
+    return mat2._like(blocks)
 
 
 def _grad_mat(c: DistCtx, g: DT) -> Any:
@@ -350,37 +399,67 @@ _ADDMM_FORMULAS = {"mat": _grad_mat, "mat1": _grad_mat1, "mat2": _grad_mat2}
 
 
 # ---- dense @ local weight --------------------------------------------------------------
+def _t_whole(blocks: List[Any], bounds: Tuple[int, ...], shape: Tuple[int, int],
+             dtype: Any, device: str) -> Tensor:
+    """The matrix of ``blocks`` assembled here (an all-gather's end on one worker)."""
+    return _gathered(blocks, range(len(blocks)), bounds, shape, dtype, device)
+
+
+def _t_take_rows(t: Tensor, r0: int, r1: int) -> Any:
+    return t.array[r0:r1].copy()
+
+
+def _wholes(w: DT, owners: Sequence[Any]) -> List[Any]:
+    """``w`` assembled on each of ``owners`` (one task per entry)."""
+    return w._runner.map(_t_whole, [(w._blocks, w.row_bounds, w.shape, w.dtype, w.device)
+                                    for _ in owners], owners)
+
+
+def _split(like: DT, whole: Any) -> DT:
+    """A handle of a local Tensor cut into ``like``'s row blocks on their owners."""
+    rb = like.row_bounds
+    return like._like(like._runner.map(_t_take_rows, [(whole, rb[b], rb[b + 1])
+                                                      for b in range(like.n_blocks)],
+                                       like.owners()))
+
+
 def dense_mm(fn: str, x: DT, w: Any) -> DT:
-    """``x @ w`` for a distributed dense ``x`` (m, k) and a local dense ``w`` (k, p)."""
-    if isinstance(w, DT):
-        raise ValueError(f"{fn}: distributed dense @ distributed is not supported; mat2 "
-                         f"should be a local (small) weight, got {w!r}")
-    if not isinstance(w, Tensor) or w.pattern is not None or w.ndim != 2:
-        raise TypeError(f"{fn}: mat2 must be a local dense 2-D Tensor, got {w!r}")
+    """``x @ w`` for a distributed dense ``x`` (m, k) and a dense ``w`` (k, p): a local
+    Tensor (every block reads it whole), or a distributed one, gathered whole on each
+    owner of ``x`` (an all-gather of k * p; its gradient is distributed like it)."""
+    dist = isinstance(w, DT)
+    if dist and w.layout is not Layout.strided:
+        raise TypeError(f"{fn}: mat2 must be dense, got a distributed {w.layout.value}")
+    if not dist and (not isinstance(w, Tensor) or w.pattern is not None or w.ndim != 2):
+        raise TypeError(f"{fn}: mat2 must be a local dense 2-D Tensor or a distributed "
+                        f"dense one, got {w!r}")
     if w.shape[0] != x.shape[1]:
         raise ValueError(f"{fn}: mat1 has {x.shape[1]} columns but mat2 has {w.shape[0]} "
                          f"rows")
     dt = _check_dtype(fn, mat1=x, mat2=w)
-    runner = x._runner
-    blocks = runner.map(_t_dense_mm, [(x._blocks[b], w.detach()) for b in range(x.n_blocks)],
+    runner = _same_runner(fn, x, w)
+    wl = _wholes(w, x.owners()) if dist else [w.detach()] * x.n_blocks
+    blocks = runner.map(_t_dense_mm, [(x._blocks[b], wl[b]) for b in range(x.n_blocks)],
                         x.owners())
     out = DT(runner, blocks, (x.shape[0], w.shape[1]), dt, x.device, Layout.strided,
              x.row_bounds)
-    return _record("mm", out, [("mat1", x), ("mat2", w)], {"mat1": x, "mat2": w},
+    return _record("mm", out, [("mat1", x), ("mat2", w)], {"mat1": x, "mat2": w, "wl": wl},
                    _MM_FORMULAS)
 
 
 def _grad_x(c: DistCtx, g: DT) -> DT:
-    w = c.mat2.detach()
     return c.mat1._like(g._runner.map(_t_dense_mm_grad_x,
-                                 [(g._blocks[b], w) for b in range(g.n_blocks)],
-                                 g.owners()))
+                                      [(g._blocks[b], c.wl[b]) for b in range(g.n_blocks)],
+                                      g.owners()))
 
 
-def _grad_w(c: DistCtx, g: DT) -> Tensor:
+def _grad_w(c: DistCtx, g: DT) -> Any:
     x = c.mat1
     h = g._runner.map(_t_dense_mm_grad_w, [(x._blocks, g._blocks, g.row_bounds, g.shape[0],
-                                            c.mat2.detach())], [g._runner.owner(0, 1)])
+                                            c.wl[0] if x.n_blocks else c.mat2.detach())],
+                      [g._runner.owner(0, 1)])
+    if isinstance(c.mat2, DT):
+        return _split(c.mat2, h[0])
     return _local_result(g._runner, h[0])
 
 
@@ -390,14 +469,19 @@ _MM_FORMULAS = {"mat1": _grad_x, "mat2": _grad_w}
 # ---- sampled_addmm -------------------------------------------------------------------
 def sampled_addmm(fn: str, inp: Any, mat1: Any, mat2: Any, beta: Any, alpha: Any) -> DT:
     """SDDMM at the entries of a distributed sparse ``inp`` with a distributed dense
-    ``mat1`` (m, k), same row blocks, and a local ``mat2`` (k, n)."""
+    ``mat1`` (m, k), same row blocks, and ``mat2`` (k, n): a local Tensor, or a
+    distributed dense one, gathered whole on each owner (its gradient distributed
+    like it)."""
     if not isinstance(inp, DT) or inp.layout is Layout.strided:
         raise TypeError(f"{fn}: input must be a distributed sparse tensor, got {inp!r}")
     if not isinstance(mat1, DT) or mat1.layout is not Layout.strided:
         raise _big_local(fn, "mat1", mat1)
-    if isinstance(mat2, DT) or not isinstance(mat2, Tensor):
-        raise TypeError(f"{fn}: mat2 must be a local dense Tensor (k, n) every block "
-                        f"reads whole, got {mat2!r}")
+    dist = isinstance(mat2, DT)
+    if dist and mat2.layout is not Layout.strided:
+        raise TypeError(f"{fn}: mat2 must be dense, got a distributed {mat2.layout.value}")
+    if not dist and (not isinstance(mat2, Tensor) or mat2.pattern is not None):
+        raise TypeError(f"{fn}: mat2 must be a dense (k, n) Tensor, local or distributed, "
+                        f"got {mat2!r}")
     if mat1.row_bounds != inp.row_bounds:
         raise ValueError(f"{fn}: mat1's row_bounds {mat1.row_bounds} must be input's "
                          f"{inp.row_bounds}")
@@ -407,33 +491,35 @@ def sampled_addmm(fn: str, inp: Any, mat1: Any, mat2: Any, beta: Any, alpha: Any
     dt = _check_dtype(fn, input=inp, mat1=mat1, mat2=mat2)
     beta = products.validate.scale_factor(fn, "beta", beta, dt)
     alpha = products.validate.scale_factor(fn, "alpha", alpha, dt)
-    runner = _same_runner(fn, inp, mat1)
-    w = mat2.detach()
-    blocks = runner.map(_t_sampled, [(inp._blocks[b], mat1._blocks[b], w, beta, alpha)
+    runner = _same_runner(fn, inp, mat1, mat2)
+    wl = _wholes(mat2, inp.owners()) if dist else [mat2.detach()] * inp.n_blocks
+    blocks = runner.map(_t_sampled, [(inp._blocks[b], mat1._blocks[b], wl[b], beta, alpha)
                                      for b in range(inp.n_blocks)], inp.owners())
     out = inp._like(blocks)
     return _record("sampled_addmm", out, [("input", inp), ("mat1", mat1), ("mat2", mat2)],
-                   {"input": inp, "mat1": mat1, "mat2": w, "beta": beta, "alpha": alpha},
-                   _SAMPLED_FORMULAS)
+                   {"input": inp, "mat1": mat1, "mat2": mat2, "wl": wl, "beta": beta,
+                    "alpha": alpha}, _SAMPLED_FORMULAS)
 
 
 def _sampled_grad(which: str) -> Callable[[DistCtx, DT], Any]:
     def formula(c: DistCtx, g: DT) -> Any:
         inp, x = c.input, c.mat1
-        args = [(which, inp._blocks[b], x._blocks[b], c.mat2, c.beta, c.alpha, g._blocks[b])
-                for b in range(inp.n_blocks)]
+        args = [(which, inp._blocks[b], x._blocks[b], c.wl[b], c.beta, c.alpha,
+                 g._blocks[b]) for b in range(inp.n_blocks)]
         blocks = inp._runner.map(_t_sampled_grad, args, inp.owners())
         return inp._like(blocks) if which == "input" else x._like(blocks)
     return formula
 
 
-def _sampled_grad_mat2(c: DistCtx, g: DT) -> Tensor:
+def _sampled_grad_mat2(c: DistCtx, g: DT) -> Any:
     inp, x = c.input, c.mat1
     s = inp._structure
     h = inp._runner.map(_t_sampled_grad_mat2,
                         [(g._blocks, None if s.perms is None else list(s.perms), x._blocks,
-                          inp.row_bounds, inp.shape, s, c.mat2, c.beta, c.alpha)],
+                          inp.row_bounds, inp.shape, s, c.wl[0], c.beta, c.alpha)],
                         [inp._runner.owner(0, 1)])
+    if isinstance(c.mat2, DT):
+        return _split(c.mat2, h[0])
     return _local_result(inp._runner, h[0])
 
 
@@ -532,6 +618,7 @@ def _t_sum(blocks: List[Any], bounds: Tuple[int, ...], shape: Tuple[int, int], d
 
 def _sum_grad(c: DistCtx, g: Tensor) -> DT:
     x = c.input
+    expect_gradients(x._runner, x)  # a local loss's backward: wait once at the leaves
     gl = g.detach()
     args = [("sum", x.device, 0, gl, x._blocks[k]) for k in range(x.n_blocks)]
     return x._like(x._runner.map(_t_local_grad, args, x.owners()))

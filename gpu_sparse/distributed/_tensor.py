@@ -11,11 +11,13 @@ the dense operand, the entries of its columns ``col_bounds[c]:col_bounds[c + 1]`
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
 
 import dask
 import dask.array as da
 import numpy as np
+from distributed import Future
 
 from ..backend import Array, get_backend
 from ..core import engine
@@ -49,10 +51,12 @@ class Structure:
 class DistributedTensor:
     """A dense or sparse (COO, CSR) matrix partitioned in row blocks across Dask workers.
 
-    Build one with :func:`from_scipy`, :func:`from_numpy`, :func:`from_tensor` or
-    :func:`from_dask`. ``sparse.addmm``, ``sparse.mm``, ``sparse.sampled_addmm``, ``@``,
-    ``+``, ``-``, ``*``, ``relu()`` and ``sum()`` take the distributed path and record
-    one node of the autograd engine each; results are bitwise those of one device.
+    Build one with :func:`from_scipy`, :func:`from_numpy`, :func:`from_tensor`,
+    :func:`from_dask` or :func:`from_futures`. ``sparse.addmm``, ``sparse.mm``,
+    ``sparse.sampled_addmm``, ``@``, ``+``, ``-``, ``*``, ``relu()`` and ``sum()`` take
+    the distributed path and record one node of the autograd engine each; results are
+    bitwise those of one device, except products run in the opt-in tiled form (see
+    ``set_memory_budget``): deterministic and within float tolerance, not bitwise.
     """
 
     def __init__(self, runner: Runner, blocks: Sequence[Any], shape: Tuple[int, int],
@@ -240,11 +244,19 @@ class DistributedTensor:
         """Accumulate gradients into ``.grad`` of the leaves (distributed leaves get
         distributed gradients, local ones local). ``gradient``: a DistributedTensor with
         this tensor's partition, or a local Tensor or array (split by this tensor's row
-        bounds); omitted only for a one-element tensor."""
+        bounds); omitted only for a one-element tensor.
+
+        On a client, every gradient task of the graph is submitted first (Futures: no
+        node waits for the one before it, except where a *local* tensor's gradient, a
+        small weight's or bias's, must come back here), then one ``wait`` covers the
+        gradient blocks of all distributed leaves together, so the gradients are
+        computed (persisted on their owners) and a failed task raises here. On the
+        threaded scheduler each node's tasks run as the node is reached."""
         if not self._requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no "
                                "grad_fn")
         g = self._as_gradient(gradient)
+        expect_gradients(self._runner, self)
         engine.run_backward([self], [g], retain_graph=retain_graph)
 
     def _as_gradient(self, g: Any) -> DistributedTensor:
@@ -279,6 +291,7 @@ class DistributedTensor:
         if not self._requires_grad:
             return
         self._grad = g if self._grad is None else self._grad._blockwise_sum(g)
+        _got_gradient(self)
 
     def _blockwise_sum(self, other: DistributedTensor) -> DistributedTensor:
         """``self + other`` block by block (sparse: on the same entries), outside the
@@ -313,6 +326,62 @@ class DistributedTensor:
     __neg__: ClassVar[Callable[[DistributedTensor], DistributedTensor]]
     relu: ClassVar[Callable[[DistributedTensor], DistributedTensor]]
     sum: ClassVar[Callable[[DistributedTensor], Tensor]]
+
+
+def _graph_leaves(root: Any) -> List[Any]:
+    """The leaves that require grad in the graph of ``root`` (root first)."""
+    out, seen, stack = [], set(), [root]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.grad_fn is None:
+            if t.requires_grad:
+                out.append(t)
+            continue
+        stack.extend(t.grad_fn.next_tensors)
+    return out
+
+
+class _Batch:
+    """The distributed leaves one backward pass hands gradients to (weakly held): when
+    the last has its gradient, one wait covers the gradient blocks of all of them."""
+
+    def __init__(self, runner: Runner, leaves: Sequence[DistributedTensor]):
+        self.runner = runner
+        self.left = {id(t): weakref.ref(t) for t in leaves}
+        self.done: List[Any] = []
+
+
+_batches: List[_Batch] = []
+
+
+def expect_gradients(runner: Runner, root: Any) -> None:
+    """Called as a backward pass enters the distributed graph at ``root`` (a distributed
+    output, or the input of a distributed ``sum``): on a client, the distributed leaves
+    below it are waited on together once the last of them has its gradient. (The
+    engine's walk submits their tasks first: it waits for nothing else.)"""
+    if runner.client is None:
+        return
+    leaves = [t for t in _graph_leaves(root) if isinstance(t, DistributedTensor)]
+    _batches[:] = [b for b in _batches if any(r() is not None for r in b.left.values())]
+    if leaves:
+        _batches.append(_Batch(runner, leaves))
+
+
+def _got_gradient(t: DistributedTensor) -> None:
+    for batch in list(_batches):
+        ref = batch.left.get(id(t))
+        if ref is None or ref() is not t:  # not in this batch (or a recycled id)
+            continue
+        del batch.left[id(t)]
+        batch.done.append(ref)
+        if not batch.left:
+            _batches.remove(batch)
+            grads = [x._grad for x in (r() for r in batch.done)
+                     if x is not None and x._grad is not None]
+            batch.runner.wait([h for gr in grads for h in gr._blocks])
 
 
 # ---- block tasks and helpers (module level: they pickle by name) -----------------------
@@ -524,11 +593,23 @@ def from_numpy(a: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None
                        row_bounds=row_bounds)
 
 
-def from_dask(x: Any, *, device: Any = None) -> DistributedTensor:
-    """A dense 2-D ``dask.array`` whose chunks split the rows only (one chunk across the
-    columns): each row chunk becomes a block, computed on (and kept by) its owner.
+def from_dask(x: Any, *, device: Any = None, col_bounds: Any = None) -> DistributedTensor:
+    """A 2-D ``dask.array`` whose chunks split the rows only (one chunk across the
+    columns): each row chunk becomes a block, computed on (and kept by) its owner. Dense
+    chunks (NumPy/CuPy) give a dense tensor; SciPy/cupyx sparse chunks (``da.from_array(m,
+    chunks=(r, n), asarray=False)``) a sparse one, as :func:`from_futures` builds it
+    (``col_bounds`` as there).
 
-    Raises ValueError for more than one column chunk (rechunk first)."""
+    Raises TypeError for anything but a 2-D dask.array; ValueError for more than one
+    column chunk (rechunk first).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> from gpu_sparse import distributed as gd
+    >>> gd.from_dask(da.ones((4, 2), chunks=(3, 2))).row_bounds
+    (0, 3, 4)
+    """
     fn = "from_dask"
     if getattr(x, "ndim", None) != 2 or not hasattr(x, "to_delayed"):
         raise TypeError(f"{fn}: x must be a 2-D dask.array, got {type(x).__name__}")
@@ -537,23 +618,210 @@ def from_dask(x: Any, *, device: Any = None) -> DistributedTensor:
                          f"chunks {x.chunks[1]} (use x.rechunk({{1: -1}}))")
     runner = Runner(current_client())
     bounds = tuple(int(b) for b in np.concatenate([[0], np.cumsum(x.chunks[0])]))
+    sparse = type(getattr(x, "_meta", None)).__module__.startswith(
+        ("scipy.sparse", "cupyx.scipy.sparse"))
     dev = "cpu" if device is None else str(device)
     parts = [d for (d,) in x.to_delayed()]
     owners = [runner.owner(b, len(parts)) for b in range(len(parts))]
     blocks: List[Any]
+    task: Callable[..., Any] = _identity if sparse else _as_backend_array
     if runner.client is None:
-        blocks = runner.map(_as_backend_array, [(p, dev) for p in parts], owners)
+        blocks = runner.map(task, [(p, dev) for p in parts], owners)
     else:
-        blocks = [runner.client.compute(dask.delayed(_as_backend_array)(p, dev), workers=[w],
+        blocks = [runner.client.compute(dask.delayed(task)(p, dev), workers=[w],
                                         allow_other_workers=False)
                   for p, w in zip(parts, owners)]
+    if sparse:
+        return from_futures(blocks, col_bounds=col_bounds, device=device)
     return DistributedTensor(runner, blocks, (int(x.shape[0]), int(x.shape[1])), x.dtype,
                              dev, Layout.strided, bounds)
+
+
+def _identity(a: Any, device: str) -> Any:
+    return a
 
 
 def _as_backend_array(a: Any, device: str) -> Array:
     return get_backend(device).asarray(a)
 
 
+# ---- from futures (or local blocks) ---------------------------------------------------
+def _t_as_block(x: Any, device: Optional[str]) -> Any:
+    """A block as the tensor keeps it: dense -> backend array, sparse -> local COO/CSR
+    Tensor (SciPy/cupyx converted); moved to ``device`` when given. A value that is no
+    2-D array, sparse matrix or Tensor comes back as a string describing it (the
+    constructor raises with the block's index)."""
+    try:
+        if isinstance(x, Tensor):
+            t = x.detach()
+        elif type(x).__module__.startswith(("scipy.sparse", "cupyx.scipy.sparse")):
+            t = creation.from_scipy(x)
+        else:
+            t = creation.tensor(x)
+        if device is not None:
+            t = t.to(device)
+    except Exception as e:  # reported by the constructor, naming the block
+        return f"{type(x).__name__} ({e})"
+    if t.ndim != 2:
+        return f"a {t.ndim}-D {type(x).__name__}"
+    return t if t.pattern is not None else t.array
+
+
+def _t_meta(x: Any) -> Any:
+    """(layout, shape, dtype, device, nnz, coalesced) of a converted block, or its error
+    string."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, Tensor):
+        pat = x.pattern
+        assert pat is not None
+        return (x.layout, tuple(x.shape), x.dtype, x.device, pat.nnz, pat.coalesced)
+    dev = "cpu" if type(x).__module__.startswith("numpy") else f"cuda:{x.device.id}"
+    return (Layout.strided, tuple(x.shape), np.dtype(x.dtype), dev, 0, True)
+
+
+def _t_touched(blk: Tensor, col_bounds: Bounds) -> Tuple[int, ...]:
+    pat = blk.pattern
+    assert pat is not None
+    cols = np.asarray(get_backend(blk.device).to_numpy(pat.cols)).astype(np.int64)
+    return tuple(int(j) for j in np.unique(_chunk_of(cols, col_bounds)))
+
+
+def _t_col_piece(blk: Tensor, r0: int, c0: int, c1: int) -> Tensor:
+    """The entries of row block ``blk`` (first row ``r0``) in columns ``[c0, c1)``, in
+    their stored order, as (rows, cols - c0) of an (r_b, c1 - c0) COO piece."""
+    pat = blk.pattern
+    assert pat is not None
+    xp = get_backend(blk.device).xp
+    sel = xp.nonzero((pat.cols >= c0) & (pat.cols < c1))[0]
+    idx = xp.stack([pat.rows[sel].astype("int64") + r0, pat.cols[sel].astype("int64") - c0])
+    return Tensor(blk.array[sel], blk.device,
+                  COOPattern(idx, (blk.shape[0], c1 - c0), blk.device))
+
+
+def _t_col_block(pieces: List[Tensor], m: int, width: int, dtype: Any, device: str
+                 ) -> Tensor:
+    """Chunk c of the Sᵀ copy: the pieces of the row blocks in block order (global rows)."""
+    xp = get_backend(device).xp
+    if pieces:
+        idx = xp.concatenate([p.pattern.indices for p in pieces], axis=1)  # type: ignore
+        vals = xp.concatenate([p.array for p in pieces])
+    else:
+        idx, vals = xp.zeros((2, 0), dtype="int64"), xp.zeros(0, dtype=dtype)
+    return Tensor(vals, device, COOPattern(idx, (m, width), device))
+
+
+def _t_arange(start: int, n: int, device: str) -> Array:
+    return get_backend(device).xp.arange(start, start + n, dtype="int64")
+
+
+def from_futures(blocks: Sequence[Any], *, col_bounds: Any = None,
+                 device: Any = None) -> DistributedTensor:
+    """A DistributedTensor from row blocks that already live on Dask workers (Futures of
+    the current client) or here (local values, placed on their owners): block b holds
+    the next rows of the matrix, all its columns.
+
+    Parameters
+    ----------
+    blocks : non-empty sequence; each a ``distributed.Future`` or a value: dense blocks
+        NumPy/CuPy arrays or dense Tensors (r_b, n); sparse blocks SciPy/cupyx sparse
+        matrices or sparse Tensors (r_b, n) with global column indices (CSR stays CSR,
+        anything else COO). All dense or all of one sparse layout, one dtype, one
+        device, one n; r_b may be 0.
+    col_bounds : sparse only, as in :func:`from_tensor`.
+    device : move every block there (default: where each block is).
+
+    Returns a DistributedTensor with ``row_bounds`` the running sums of the r_b and block
+    b on worker ``b * W // B``; a block computed elsewhere moves to its owner. A sparse
+    tensor's entry order is block 0's entries, then block 1's, ... (``compute()`` gives
+    that order). It does not require grad.
+
+    Raises TypeError naming ``blocks[b]`` for a block that is not a 2-D array, sparse
+    matrix or Tensor, a Future of another client, or blocks of mixed kinds, dtypes or
+    devices; ValueError for an empty ``blocks``, differing column counts or bad
+    ``col_bounds``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from gpu_sparse import distributed as gd
+    >>> a = sp.random(6, 6, density=0.5, format="csr", random_state=0)
+    >>> s = gd.from_futures([a[:2], a[2:6]])   # or Futures of client.submit(...)
+    >>> s.row_bounds, bool((s.compute().to_dense().numpy() == a.toarray()).all())
+    ((0, 2, 6), True)
+    """
+    fn = "from_futures"
+    if isinstance(blocks, (str, bytes)) or not isinstance(blocks, Sequence):
+        raise TypeError(f"{fn}: blocks must be a sequence of Futures or arrays, got "
+                        f"{type(blocks).__name__}")
+    if len(blocks) == 0:
+        raise ValueError(f"{fn}: blocks must hold at least one block")
+    runner = Runner(current_client())
+    nb = len(blocks)
+    owners = [runner.owner(b, nb) for b in range(nb)]
+    dev = None if device is None else str(device)
+    handles: List[Any] = []
+    for b, x in enumerate(blocks):
+        if _is_future(x):
+            if runner.client is None or x.client is not runner.client:
+                raise TypeError(f"{fn}: blocks[{b}] is a Future of another Dask client "
+                                f"(or there is no current client)")
+            handles.append(x)
+        else:
+            handles.append(runner.put([x], [owners[b]])[0])
+    conv = runner.map(_t_as_block, [(h, dev) for h in handles], owners)
+    metas = runner.get(runner.map(_t_meta, [(h,) for h in conv], owners))
+    for b, meta in enumerate(metas):
+        if isinstance(meta, str):
+            raise TypeError(f"{fn}: blocks[{b}] must be a 2-D array, sparse matrix or "
+                            f"Tensor, got {meta}")
+    layout, shape0, dtype, bdev = metas[0][0], metas[0][1], metas[0][2], metas[0][3]
+    n = shape0[1]
+    for b, (lay, shp, dt, dv, _, _) in enumerate(metas):
+        if lay is not layout:
+            raise TypeError(f"{fn}: blocks[{b}] has layout {lay.value} but blocks[0] has "
+                            f"{layout.value}")
+        if shp[1] != n:
+            raise ValueError(f"{fn}: blocks[{b}] has {shp[1]} columns but blocks[0] has {n}")
+        if dt != dtype or dv != bdev:
+            raise TypeError(f"{fn}: blocks[{b}] is {dt} on {dv} but blocks[0] is {dtype} "
+                            f"on {bdev}")
+    bounds = tuple(int(x) for x in np.concatenate([[0], np.cumsum([mt[1][0]
+                                                                    for mt in metas])]))
+    m = bounds[-1]
+    if layout is Layout.strided:
+        return DistributedTensor(runner, conv, (m, n), dtype, bdev, layout, bounds)
+    if col_bounds is None:
+        col_bounds = bounds if m == n else _check_bounds(fn, n, nb, None, runner)
+    else:
+        col_bounds = _check_bounds(fn + " (col_bounds)", n, None, col_bounds, runner)
+    ncb = len(col_bounds) - 1
+    col_owners = [runner.owner(c, ncb) for c in range(ncb)]
+    touched = tuple(runner.get(runner.map(_t_touched, [(h, col_bounds) for h in conv],
+                                          owners)))
+    col_touched = tuple(tuple(b for b in range(nb) if c in touched[b]) for c in range(ncb))
+    pieces = {(b, c): h for (b, c), h in zip(
+        [(b, c) for b in range(nb) for c in touched[b]],
+        runner.map(_t_col_piece, [(conv[b], bounds[b], col_bounds[c], col_bounds[c + 1])
+                                  for b in range(nb) for c in touched[b]],
+                   [owners[b] for b in range(nb) for _ in touched[b]]))}
+    col_blocks = runner.map(_t_col_block, [
+        ([pieces[b, c] for b in col_touched[c]], m, col_bounds[c + 1] - col_bounds[c],
+         dtype, bdev) for c in range(ncb)], col_owners)
+    nnzs = [mt[4] for mt in metas]
+    offs = np.concatenate([[0], np.cumsum(nnzs)])
+    perms = (None if layout is Layout.sparse_csr else tuple(runner.map(
+        _t_arange, [(int(offs[b]), int(nnzs[b]), bdev) for b in range(nb)], owners)))
+    structure = Structure(col_bounds=tuple(col_bounds), touched=touched,
+                          col_touched=col_touched, perms=perms, nnz=int(offs[-1]),
+                          coalesced=all(mt[5] for mt in metas))
+    return DistributedTensor(runner, conv, (m, n), dtype, bdev, layout, bounds, structure,
+                             col_blocks)
+
+
+def _is_future(x: Any) -> bool:
+    return isinstance(x, Future)
+
+
 __all__ = ["DistributedTensor", "Structure", "from_tensor", "from_scipy", "from_numpy",
-           "from_dask", "assemble_rows", "assemble_sparse"]
+           "from_dask", "from_futures", "expect_gradients", "assemble_rows", "assemble_sparse"]

@@ -151,3 +151,100 @@ def test_bytes_sent_match_the_model(client, device, rng, kind):
     else:
         # touched chunks only: a block's neighbours, 6 of the 12 chunk moves at W = 4
         assert total == pytest.approx(0.5 * 2 * full, rel=0.02)
+
+
+def test_tiled_bytes_match_the_model_and_bits_repeat(client, device, rng):
+    """The tiled form (budget 0: one task per chunk) moves the chunks a row block touches
+    once per worker, as the gathering form does, and gives the same bits twice, close to
+    the bitwise path."""
+    n, p = 2048, 8
+    a = sp.random(n, n, density=6 / n, format="csr", random_state=np.random.RandomState(7))
+    b = randn(rng, (n, p), np.float64)
+    g = randn(rng, (n, p), np.float64)
+    S = gd.from_scipy(a, n_blocks=W)
+    runs = []
+    for budget in (0, 0, None):
+        B = gd.from_numpy(b, row_bounds=S.row_bounds, device=device).requires_grad_()
+        G = gd.from_numpy(g, row_bounds=S.row_bounds, device=device)
+        before = _moved(client)
+        with gd.memory_budget(budget):
+            out = gs.sparse.mm(S, B)
+        out.persist()  # grad B does not wait for the forward: count its moves too
+        out.backward(G)
+        B.grad.persist()
+        after = _moved(client)
+        if budget == 0:
+            model = _model(S, p, 8)  # S needs no grad: B forward, G for grad B
+            for w in after:
+                got = after[w][1] - before[w][1]
+                assert abs(got - model.get(w, 0)) <= 0.02 * max(model.get(w, 0), 1), (w, got)
+        runs.append([out.compute().numpy(), B.grad.compute().numpy()])
+    for x, y, z in zip(*runs):
+        _same(x, y)
+        np.testing.assert_allclose(x, z, rtol=1e-12, atol=1e-12 * np.abs(z).max())
+
+
+def test_from_futures_on_the_cluster(client, rng):
+    """Blocks made on the workers (Futures of client.submit / scatter) become a tensor
+    whose product and gradients are bitwise those of one device; a block made on another
+    worker moves to its owner."""
+    n, p = 200, 4
+    a = sp.random(n, n, density=0.05, format="coo", random_state=np.random.RandomState(1))
+    a = a.tocsr()
+    cuts = [0, 30, 110, 110, n]
+    futs = [client.submit(lambda lo, hi: a[lo:hi].tocoo(), lo, hi, pure=False)
+            for lo, hi in zip(cuts[:-1], cuts[1:])]
+    b, G = randn(rng, (n, p), np.float64), randn(rng, (n, p), np.float64)
+    S = gd.from_futures(futs).requires_grad_()
+    B = gd.from_futures([client.scatter(b[lo:hi]) for lo, hi in zip(cuts[:-1], cuts[1:])]
+                        ).requires_grad_()
+    assert S.row_bounds == tuple(cuts) and B.row_bounds == tuple(cuts)
+    assert all(set(client.who_has(S.blocks)[f.key]) == {w}
+               for f, w in zip(S.blocks, S.owners()))
+    out = gs.sparse.mm(S, B)
+    out.backward(G)
+    sl = S.compute().detach().requires_grad_()
+    bl = gs.tensor(b, requires_grad=True)
+    ref = gs.sparse.mm(sl, bl)
+    ref.backward(gs.tensor(G))
+    _same(out.compute().numpy(), ref.detach().numpy())
+    _same(S.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(B.grad.compute().numpy(), bl.grad.numpy())
+    other = Client(client.cluster, set_as_default=False)
+    try:
+        with pytest.raises(TypeError, match=r"from_futures: blocks\[0\] is a Future of"):
+            gd.from_futures([other.scatter(b)])
+    finally:
+        other.close()
+
+
+def test_backward_submits_everything_then_waits_once(client, rng, monkeypatch):
+    """No gradient node waits for another: backward submits every task, then one wait
+    covers all the distributed leaves' gradient blocks (none come back here)."""
+    from gpu_sparse.distributed import _runner
+    n, p = 300, 4
+    a = sp.random(n, n, density=0.03, format="csr", random_state=np.random.RandomState(9))
+    S = gd.from_scipy(a, n_blocks=W).requires_grad_()
+    B = gd.from_numpy(randn(rng, (n, p), np.float64), row_bounds=S.row_bounds
+                      ).requires_grad_()
+    M = gd.from_numpy(randn(rng, (n, p), np.float64), row_bounds=S.row_bounds
+                      ).requires_grad_()
+    out = gs.sparse.addmm(M, S, B) * 2.0 - M
+    G = gd.from_numpy(randn(rng, (n, p), np.float64), row_bounds=S.row_bounds)
+    waits, gets = [], []
+    real_wait, real_get = _runner.wait, _runner.Runner.get
+    monkeypatch.setattr(_runner, "wait", lambda fs: (waits.append(len(fs)), real_wait(fs)))
+    monkeypatch.setattr(_runner.Runner, "get",
+                        lambda self, hs: (gets.append(1), real_get(self, hs))[1])
+    out.backward(G, retain_graph=True)
+    assert gets == [] and waits == [3 * W]
+    assert all(f.status == "finished" for t in (S, B, M) for f in t.grad.blocks)
+    first = [t.grad.compute() for t in (S, B, M)]
+    for t in (S, B, M):
+        t.grad = None
+    loss = (out * G).sum()  # a local loss: the same, from the distributed sum's node
+    del waits[:], gets[:]
+    loss.backward()
+    assert gets == [] and waits == [3 * W]
+    for t, f in zip((S, B, M), first):
+        _same(t.grad.compute().array, f.array)

@@ -56,3 +56,29 @@ def test_spmm_forward_backward_on_cuda_workers(client, rng, fmt):
     ref = gs.sparse.mm(gs.from_scipy(a), gs.tensor(b)).numpy()
     rtol, atol = TOL[np.dtype(np.float32)]
     np.testing.assert_allclose(got.cpu().numpy(), ref, rtol=rtol, atol=atol)
+
+
+def test_tiled_and_from_futures_on_cuda_workers(client, rng):
+    """The tiled form on CuPy blocks: the same bits twice, close to the gathering form;
+    from_futures takes CuPy blocks made on the worker."""
+    import cupy as cp
+    n, p = 256, 8
+    a = sp.random(n, n, density=0.05, format="csr", random_state=np.random.RandomState(4),
+                  dtype=np.float32)
+    b = randn(rng, (n, p), np.float32)
+    g = randn(rng, (n, p), np.float32)
+    runs = []
+    for budget in (0, 0, None):
+        sd = gd.from_tensor(gs.from_scipy(a).to("cuda"), n_blocks=3).requires_grad_()
+        bd = gd.from_futures([client.submit(cp.asarray, b[lo:hi]) for lo, hi in
+                              zip(sd.row_bounds[:-1], sd.row_bounds[1:])]).requires_grad_()
+        assert bd.device.startswith("cuda")
+        with gd.memory_budget(budget):
+            out = gs.sparse.mm(sd, bd)
+        out.backward(gs.tensor(g, device="cuda"))
+        runs.append([out.compute().cpu().numpy(), sd.grad.compute().values().cpu().numpy(),
+                     bd.grad.compute().cpu().numpy()])
+    rtol, atol = TOL[np.dtype(np.float32)]
+    for x, y, z in zip(*runs):
+        assert x.tobytes() == y.tobytes()
+        np.testing.assert_allclose(x, z, rtol=rtol, atol=atol)

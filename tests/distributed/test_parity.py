@@ -231,3 +231,160 @@ def test_sampled_addmm_and_grads_bitwise(device, rng, layout, dtype):
     _same(sd.grad.compute().values().numpy(), sl.grad.values().numpy())
     _same(xd.grad.compute().numpy(), xl.grad.numpy())
     _same(yd.grad.numpy(), yl.grad.numpy())
+
+
+# ---- the tiled form (opt-in: close to one device, not bitwise; deterministic) ---------
+def _fwd_bwd(s, b, bias, G, rb, budget, layout):
+    sd = gd.from_tensor(s, row_bounds=rb).requires_grad_()
+    bd = gd.from_numpy(b, row_bounds=sd.row_bounds).requires_grad_()
+    biasd = gs.tensor(bias, requires_grad=True)
+    with gd.memory_budget(budget):
+        out = gs.sparse.addmm(biasd, sd, bd, beta=0.5, alpha=2.0)
+    assert gd.get_memory_budget() is None
+    out.backward(gs.tensor(G))
+    return [out.compute().numpy(), sd.grad.compute().values().numpy(),
+            bd.grad.compute().numpy(), biasd.grad.numpy()]
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_tiled_close_to_untiled_and_deterministic(rng, layout, dtype):
+    m = n = 29
+    s = _sparse(rng, m, n, 120, dtype, layout, "cpu")
+    b, G = randn(rng, (n, 6), dtype), randn(rng, (m, 6), dtype)
+    bias = randn(rng, (6,), dtype)
+    rb = [0, 1, 1, 12, 20, m]
+    whole = _fwd_bwd(s, b, bias, G, rb, None, layout)
+    tiled = _fwd_bwd(s, b, bias, G, rb, 0, layout)
+    again = _fwd_bwd(s, b, bias, G, rb, 0, layout)
+    rtol = 1e-12 if np.dtype(dtype) == np.float64 else 1e-6  # the float32 parts: 1e-6 scale
+    for w, t, a in zip(whole, tiled, again):
+        _same(t, a)  # the same bits run to run
+        scale = np.abs(w).max()
+        np.testing.assert_allclose(t, w, rtol=rtol, atol=rtol * 8 * scale)
+    assert whole[0].tobytes() != tiled[0].tobytes()  # it really ran tiled
+    # a budget above every block's gathered operand leaves the bitwise path
+    big = _fwd_bwd(s, b, bias, G, rb, n * 6 * np.dtype(dtype).itemsize, layout)
+    for w, t in zip(whole, big):
+        _same(t, w)
+
+
+def test_memory_budget_errors():
+    with pytest.raises(ValueError, match="set_memory_budget: nbytes"):
+        gd.set_memory_budget(-1)
+    with pytest.raises(ValueError, match="memory_budget: nbytes"):
+        with gd.memory_budget(1.5):
+            pass
+    assert gd.get_memory_budget() is None
+
+
+# ---- from_futures (values here; Futures on the cluster tests) -----------------------------
+@pytest.mark.parametrize("fmt", ["coo", "csr", "tensor"])
+def test_from_futures_blocks_bitwise(rng, fmt):
+    m, n, p = 14, 10, 3
+    a = sp.random(m, n, density=0.3, format="csr", random_state=4)
+    cuts = [0, 5, 5, 9, m]  # an empty block too
+    def block(lo, hi):
+        blk = a[lo:hi]
+        return gs.from_scipy(blk).to_sparse_coo() if fmt == "tensor" else (
+            blk.tocoo() if fmt == "coo" else blk)
+    S = gd.from_futures([block(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])],
+                        col_bounds=[0, 4, n]).requires_grad_()
+    assert S.row_bounds == tuple(cuts) and S.layout is (
+        gs.sparse_csr if fmt == "csr" else gs.sparse_coo)
+    local = S.compute()
+    np.testing.assert_array_equal(local.to_dense().numpy(), a.toarray())
+    b, G = randn(rng, (n, p), np.float64), randn(rng, (m, p), np.float64)
+    Bd = gd.from_futures([b[:4], gs.tensor(b[4:])]).requires_grad_()
+    assert Bd.row_bounds == (0, 4, n)
+    out = gs.sparse.mm(S, Bd)
+    out.backward(G)
+    sl = local.detach().requires_grad_()
+    bl = gs.tensor(b, requires_grad=True)
+    ref = gs.sparse.mm(sl, bl)
+    ref.backward(gs.tensor(G))
+    _same(out.compute().numpy(), ref.detach().numpy())
+    _same(S.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(Bd.grad.compute().numpy(), bl.grad.numpy())
+
+
+def test_from_futures_and_sparse_from_dask_errors(rng):
+    import dask.array as da
+    with pytest.raises(ValueError, match="from_futures: blocks must hold"):
+        gd.from_futures([])
+    with pytest.raises(TypeError, match=r"from_futures: blocks\[1\] must be a 2-D"):
+        gd.from_futures([np.ones((2, 3)), np.ones(3)])
+    with pytest.raises(ValueError, match=r"from_futures: blocks\[1\] has 2 columns"):
+        gd.from_futures([np.ones((2, 3)), np.ones((1, 2))])
+    with pytest.raises(TypeError, match=r"from_futures: blocks\[1\] is float32"):
+        gd.from_futures([np.ones((2, 3)), np.ones((1, 3), np.float32)])
+    with pytest.raises(TypeError, match=r"from_futures: blocks\[1\] has layout"):
+        gd.from_futures([sp.eye(2, 3, format="csr"), np.ones((1, 3))])
+    with pytest.raises(TypeError, match="from_futures: blocks must be a sequence"):
+        gd.from_futures(np.ones((2, 2)))
+    a = sp.random(9, 9, density=0.4, format="csr", random_state=2)
+    s = gd.from_dask(da.from_array(a, chunks=(4, 9), asarray=False))
+    assert s.row_bounds == (0, 4, 8, 9) and s.layout is gs.sparse_csr
+    np.testing.assert_array_equal(s.compute().to_dense().numpy(), a.toarray())
+
+
+# ---- a distributed second operand: dense @ dense, sampled_addmm's mat2 -----------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_distributed_dense_at_distributed_dense_bitwise(rng, dtype):
+    m, k, p = 19, 6, 3
+    x, w, G = randn(rng, (m, k), dtype), randn(rng, (k, p), dtype), randn(rng, (m, p), dtype)
+    xl, wl = gs.tensor(x, requires_grad=True), gs.tensor(w, requires_grad=True)
+    (xl @ wl).backward(gs.tensor(G))
+    xd = gd.from_numpy(x, row_bounds=[0, 1, 1, 9, m]).requires_grad_()
+    wd = gd.from_numpy(w, row_bounds=[0, 2, k]).requires_grad_()
+    out = xd @ wd
+    out.backward(G)
+    _same(out.compute().numpy(), (gs.tensor(x) @ gs.tensor(w)).numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    assert wd.grad.row_bounds == (0, 2, k)
+    _same(wd.grad.compute().numpy(), wl.grad.numpy())
+    with pytest.raises(TypeError, match="mm: mat2 must be dense"):
+        gs.sparse.mm(xd, gd.from_scipy(sp.eye(k, 3, format="csr")))
+
+
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_sampled_addmm_distributed_mat2_bitwise(rng, layout):
+    dtype = np.complex64
+    m, n, k = 21, 13, 4
+    s = _sparse(rng, m, n, 60, dtype, layout, "cpu")
+    x, y = randn(rng, (m, k), dtype), randn(rng, (k, n), dtype)
+    gv = s.with_array(s.backend.asarray(randn(rng, (s.nnz,), dtype)))
+    rb = [0, 1, 1, 12, m]
+    sl = s.detach().requires_grad_()
+    xl, yl = gs.tensor(x, requires_grad=True), gs.tensor(y, requires_grad=True)
+    ref = gs.sparse.sampled_addmm(sl, xl, yl, beta=0.5j, alpha=2.0)
+    ref.backward(gv)
+    sd = gd.from_tensor(s, row_bounds=rb).requires_grad_()
+    xd = gd.from_numpy(x, row_bounds=rb).requires_grad_()
+    yd = gd.from_numpy(y, row_bounds=[0, 3, k]).requires_grad_()
+    out = gs.sparse.sampled_addmm(sd, xd, yd, beta=0.5j, alpha=2.0)
+    out.backward(gd.from_tensor(gv, row_bounds=rb))
+    _same(out.compute().values().numpy(), ref.detach().values().numpy())
+    _same(sd.grad.compute().values().numpy(), sl.grad.values().numpy())
+    _same(xd.grad.compute().numpy(), xl.grad.numpy())
+    assert yd.grad.row_bounds == (0, 3, k)
+    _same(yd.grad.compute().numpy(), yl.grad.numpy())
+
+
+def test_tiled_beta0_nan_mat_and_nnz0(rng):
+    m, n, p = 17, 11, 4
+    for nnz in (40, 0):
+        s = _sparse(rng, m, n, nnz, np.float64, "csr", "cpu")
+        b, mat = randn(rng, (n, p), np.float64), randn(rng, (m, p), np.float64)
+        mat[2, 1] = np.nan
+        sd = gd.from_tensor(s, n_blocks=3)
+        bd = gd.from_numpy(b, row_bounds=sd._structure.col_bounds)
+        md = gd.from_numpy(mat, row_bounds=sd.row_bounds)
+        with gd.memory_budget(0):
+            out = gs.sparse.addmm(md, sd, bd, beta=0).compute().numpy()
+            out1 = gs.sparse.addmm(md, sd, bd, beta=1.0, alpha=0.5).compute().numpy()
+        ref = gs.sparse.addmm(gs.tensor(mat), s, gs.tensor(b), beta=0).numpy()
+        ref1 = gs.sparse.addmm(gs.tensor(mat), s, gs.tensor(b), alpha=0.5).numpy()
+        assert not np.isnan(out).any()
+        np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out1, ref1, rtol=1e-12, atol=1e-12)
