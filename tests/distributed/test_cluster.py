@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
+import dask
 import scipy.sparse as sp
 from distributed import Client, LocalCluster
 
@@ -21,8 +22,11 @@ W = 4
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = LocalCluster(n_workers=W, threads_per_worker=1, processes=True,
-                           dashboard_address=None, worker_dashboard_address=None)
+    # the workers' transfer logs keep the last `low-level-log-length` entries (1000 by
+    # default); the byte counts below sum them, so they must keep every transfer
+    with dask.config.set({"distributed.admin.low-level-log-length": 1_000_000}):
+        cluster = LocalCluster(n_workers=W, threads_per_worker=1, processes=True,
+                               dashboard_address=None, worker_dashboard_address=None)
     c = Client(cluster, timeout="60s")
     try:
         c.wait_for_workers(W, timeout=60)
@@ -92,6 +96,9 @@ def test_two_layer_gcn_bitwise(client, device, rng):
 
 def _moved(client):
     """(bytes sent, bytes received) by each worker so far."""
+    logs = client.run(lambda dask_worker: (dask_worker.transfer_incoming_log.maxlen,
+                                            len(dask_worker.transfer_incoming_log)))
+    assert all(n < cap for cap, n in logs.values()), logs  # no entry dropped yet
     return client.run(lambda dask_worker: (
         dask_worker.transfer_outgoing_bytes_total,
         sum(e["total"] for e in dask_worker.transfer_incoming_log)))
