@@ -5,9 +5,10 @@ nothing from ``gpu_sparse``)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import weakref
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numba
 import numpy as np
@@ -56,6 +57,28 @@ def _even_bounds_for(n_items: int, n_threads: int) -> np.ndarray:
 
 
 _LINE = 64  # bytes per cache line
+
+#: Multiply-adds below which a product runs on the calling thread alone. Waking the
+#: thread pool for less costs more than it saves, and its workers spin beside the
+#: caller's NumPy/BLAS work between calls: a GAT epoch on Cora (about 60 products of
+#: 13k nonzeros at p <= 8) took 85 ms with every product on 2 threads and 42-47 ms with
+#: this threshold; the GCN epoch stayed at 3.5 ms (2 cores, medians of 3).
+SERIAL_WORK = 1 << 17
+
+
+@contextlib.contextmanager
+def _threads_for(work: int) -> Iterator[None]:
+    """Run the enclosed parallel kernel on one thread when ``work`` is small (the same
+    chunks in the same order, so the same bits)."""
+    threads = numba.get_num_threads()
+    if work >= SERIAL_WORK or threads == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)
 
 
 def _in(a: np.ndarray) -> np.ndarray:
@@ -205,14 +228,16 @@ class CPUBackend:
             # the product they would sit on the critical path of every row (measured
             # 2-3x faster for nnz = 2^22 at p = 16)
             gathered = np.empty(perm.shape[0], dtype=dt)
-            kernels.gather(_in(values), _in(perm), gathered)
+            with _threads_for(perm.shape[0]):
+                kernels.gather(_in(values), _in(perm), gathered)
             if conj and dt.kind == "c":
                 np.conjugate(gathered, out=gathered)
             values = gathered
         elif conj and dt.kind == "c":
             values = np.conjugate(values)
-        kernels.spmm_csr(bounds, _in(crow), _in(col), _in(values), _in(b), dt.type(alpha),
-                         dt.type(beta), c_arg, use_c, out)
+        with _threads_for((values.shape[0] + n_rows) * p):
+            kernels.spmm_csr(bounds, _in(crow), _in(col), _in(values), _in(b),
+                             dt.type(alpha), dt.type(beta), c_arg, use_c, out)
         return out
 
     def _row_bounds(self, crow):
@@ -248,12 +273,13 @@ class CPUBackend:
         # that COO and CSR share one compiled kernel
         m, n = a.shape[0], b.shape[0]
         bounds = _even_bounds(nnz)  # nonzero chunks
-        if rows is None:  # CSR
-            none = _EMPTY[self.index_dtype(m, n, nnz, existing=True)]
-            kernels.sddmm(bounds, _in(crow), _in(cols), none, none, *args)
-        else:  # COO
-            none = _EMPTY[self.index_dtype(m, n, nnz)]
-            kernels.sddmm(bounds, none, none, _in(rows), _in(cols), *args)
+        with _threads_for(nnz * a.shape[1]):
+            if rows is None:  # CSR
+                none = _EMPTY[self.index_dtype(m, n, nnz, existing=True)]
+                kernels.sddmm(bounds, _in(crow), _in(cols), none, none, *args)
+            else:  # COO
+                none = _EMPTY[self.index_dtype(m, n, nnz)]
+                kernels.sddmm(bounds, none, none, _in(rows), _in(cols), *args)
         return out
 
     def spgemm(self, a, a_shape, b, b_shape):

@@ -8,9 +8,12 @@ import pathlib
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 
+import cpu_backend.backend as cpu
+import gpu_sparse as gs
 from cpu_backend import BACKEND
 from cpu_backend import _kernels as kernels
 
@@ -132,3 +135,21 @@ def test_one_compiled_product_per_dtype_for_both_layouts():
     assert res.returncode == 0, res.stderr[-3000:]
     counts = json.loads(res.stdout.strip().splitlines()[-1])
     assert counts == {"spmm_csr": 1, "sddmm": 1, "sum_runs": 1}, counts
+
+
+def test_small_products_run_on_one_thread_with_the_same_bits(rng):
+    """Below SERIAL_WORK a product runs on the calling thread: the same chunks in the same
+    order, so the same bits as on the whole pool; the thread count is restored."""
+    idx = np.stack([rng.integers(0, 300, 4000), rng.integers(0, 200, 4000)])
+    a = gs.sparse_coo_tensor(idx, rng.standard_normal(4000), (300, 200))
+    b = gs.tensor(rng.standard_normal((200, 3)))
+    threads = numba.get_num_threads()
+    small = gs.sparse.mm(a, b).numpy()
+    assert numba.get_num_threads() == threads
+    old = cpu.SERIAL_WORK
+    try:
+        cpu.SERIAL_WORK = 0  # every product on the pool
+        pooled = gs.sparse.mm(a, b).numpy()
+    finally:
+        cpu.SERIAL_WORK = old
+    np.testing.assert_array_equal(small, pooled)
