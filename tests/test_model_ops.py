@@ -3,6 +3,9 @@ reductions along dims, indexing, shape ops, casts, creation, nn.init and the spa
 softmax/sum. Each against a float64 NumPy reference on seeded data, with gradcheck, on
 every backend through ``device``; PyTorch as a second oracle where installed."""
 
+import importlib
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -292,6 +295,9 @@ def test_casts_and_creation(device, rng):
         rtol = 1e-3 if dt == np.float16 else 1e-6
         np.testing.assert_allclose(host(got).astype(np.complex128).real, A, rtol=rtol)
     assert x.double() is x
+    if device == "cpu" and importlib.util.find_spec("torch") is not None:
+        torch = importlib.import_module("torch")
+        assert x.to(torch.device("cpu"), torch.float32).dtype == np.float32
     assert gs.autograd.gradcheck(lambda t: t.to("complex128") * 1j, (x,))
     x.float().sum().backward()
     assert x.grad.dtype == np.float64

@@ -372,6 +372,8 @@ def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
             device, dtype = a.device, a.dtype
         elif isinstance(a, str) and (a.startswith("cuda") or a == "cpu"):
             device = a
+        elif type(a).__name__ == "device":  # a torch.device
+            device = str(a)
         else:
             dtype = a
     out = x if device is None else to_device(x, canonical_device(device, "to"))
