@@ -231,6 +231,9 @@ def test_indexing_values_and_gradients(device, rng):
     xr = gs.tensor(A, device=device, requires_grad=True)
     xr[idx].sum().backward()
     np.testing.assert_array_equal(host(xr.grad)[:, 0], [1, 0, 2, 0, 0])
+    assert [host(r).tolist() for r in x] == A.tolist()  # iteration along dim 0
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(x.sum())
     y = x[0]
     y.add_(1)  # results own their memory
     np.testing.assert_array_equal(host(x), A)

@@ -7,7 +7,7 @@ some of these; see the README), and each is differentiable."""
 from __future__ import annotations
 
 import numbers
-from typing import Any, List, Sequence, Tuple
+from typing import Any, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -423,7 +423,19 @@ def _half(x: Tensor) -> Tensor:
     return cast(x, np.float16)
 
 
+def _iter(x: Tensor) -> Iterator[Tensor]:
+    """``iter(x)``: ``x[0], x[1], ...`` along the first dim (TypeError for a 0-d or a
+    sparse tensor, as PyTorch)."""
+    if x.pattern is not None:
+        raise TypeError("__iter__: iterating over a sparse tensor is not supported; "
+                        "iterate over indices() and values()")
+    if x.ndim == 0:
+        raise TypeError("__iter__: iteration over a 0-d tensor")
+    return (getitem(x, i) for i in range(x.shape[0]))
+
+
 Tensor.__getitem__ = getitem
+Tensor.__iter__ = _iter
 Tensor.reshape = reshape
 Tensor.flatten = flatten
 Tensor.unsqueeze = unsqueeze
