@@ -442,3 +442,62 @@ def test_constructors_share_the_pattern_of_index_views(device, rng):
                                                   device=device), c.shape)
     assert gs.sparse_csr_tensor(r.crow_indices(), c.indices()[1], v.detach(),
                                 r.shape).pattern is not r.pattern
+
+
+def test_review_edges(device):
+    """Edges a review found: 0-d results, integer minima, promotion in where, masked
+    gradients with inf upstream, NaN in max and clamp, in-place changes of a saved result,
+    float16 means, dim=(), empty softmax dims, tiny divisors."""
+    x = gs.tensor([1.0, 2.0], dtype="float64", device=device, requires_grad=True)
+    assert x[0].shape == () and x[-1].item() == 2.0
+    x[0].backward()
+    np.testing.assert_array_equal(host(x.grad), [1.0, 0.0])
+    s = gs.tensor(np.array(2.0), device=device, requires_grad=True)
+    s.mean().backward()
+    assert s.grad.shape == () and host(s.grad) == 1.0
+    assert gs.where(s > 0, s, 0.0).shape == () and gs.clamp(s, 0.0, 1.0).item() == 1.0
+    assert s.permute().shape == () and s.transpose(0, 0).shape == ()
+    i8 = gs.tensor(np.array([-128, 5], np.int8), device=device)
+    assert i8.min(dim=0).values.item() == -128 and i8.argmin().item() == 0
+    big = gs.tensor(np.array([np.iinfo(np.int64).min, 0]), device=device)
+    assert big.argmin().item() == 0 and big.min(dim=0).indices.item() == 0
+    cond = gs.tensor([True, False], device=device)
+    assert gs.where(cond, gs.tensor([1, 2], device=device), 2.7).tolist() == \
+        pytest.approx([1.0, 2.7])
+    assert gs.where(cond, gs.tensor([True, True], device=device), 5).tolist() == [1, 5]
+    for fn in [lambda t: gs.sqrt(gs.where(t > 0, t, 0.0)), lambda t: gs.sqrt(gs.relu(t)),
+               lambda t: gs.sqrt(gs.clamp(t, min=0.0)),
+               lambda t: gs.sqrt(gs.relu(gs.stack([t, t]).max(dim=0).values))]:
+        y = gs.tensor([-1.0, 4.0], dtype="float64", device=device, requires_grad=True)
+        fn(y).sum().backward()
+        assert host(y.grad)[0] == 0.0 and host(y.grad)[1] == 0.25  # not nan
+    assert ((-2) ** gs.tensor([2, 3], device=device)).tolist() == [4, -8]
+    with pytest.raises(ValueError, match="pow: integers to negative integer powers"):
+        gs.tensor([2], device=device) ** gs.tensor([-1], device=device)
+    n = gs.tensor([1.0, np.nan, 2.0], dtype="float64", device=device, requires_grad=True)
+    n.max().backward()
+    np.testing.assert_array_equal(host(n.grad), [0.0, 1.0, 0.0])
+    y = x.max()
+    with gs.no_grad():
+        y.add_(1)
+    x.grad = None
+    x.max().backward()
+    np.testing.assert_array_equal(host(x.grad), [0.0, 1.0])
+    h = gs.full((70000,), 0.5, dtype="float16", device=device, requires_grad=True)
+    assert h.mean().item() == 0.5
+    h.mean().backward()
+    assert abs(float(host(h.grad)[0]) - 1 / 70000) < 1e-7
+    assert abs(float(host(gs.softmax(gs.zeros(70000, dtype="float16", device=device),
+                                     0)).max()) - 1 / 70000) < 1e-7
+    m = gs.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    assert m.sum(dim=()).item() == 10.0 and m.mean(dim=[]).item() == 2.5
+    assert gs.softmax(gs.zeros(3, 0, device=device), dim=1).shape == (3, 0)
+    a = gs.tensor([1e-30], device=device, requires_grad=True)
+    b = gs.tensor([1e-30], device=device, requires_grad=True)
+    (a / b).sum().backward()
+    assert np.isfinite(host(b.grad)).all() and host(b.grad)[0] == pytest.approx(-1e30)
+    assert np.isnan(host(gs.clamp(gs.tensor([1.0], device=device), min=float("nan"))))[0]
+    with pytest.raises(TypeError, match="sub: cannot apply it to bool"):
+        gs.tensor([True], device=device) - gs.tensor([False], device=device)
+    with pytest.raises(ValueError, match="arange: the step"):
+        gs.arange(5, 0)

@@ -39,7 +39,7 @@ Array = Any  # numpy.ndarray or cupy.ndarray
 #: The NumPy/CuPy functions the core may call through ``backend.xp`` (elementwise or
 #: shape-only work that both array modules implement identically).
 XP_FUNCTIONS = frozenset({
-    "arange", "argmax", "asarray", "ascontiguousarray", "broadcast_to", "concatenate",
+    "arange", "argmax", "argmin", "asarray", "ascontiguousarray", "broadcast_to", "concatenate",
     "exp", "expm1", "eye", "log", "matmul", "maximum", "may_share_memory", "minimum",
     "nonzero", "ones", "searchsorted", "sqrt", "stack", "take_along_axis", "tanh", "where",
     "zeros",

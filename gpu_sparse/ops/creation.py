@@ -544,6 +544,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
             raise ValueError(f"arange: {name} must be finite, got {v}")
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the step {step} leads away from end {end} (start {start})")
     ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dt = validate.dtype_arg("arange", dtype) or np.dtype(np.int64 if ints else np.float32)
     host = np.arange(start, end, step, dtype=np.int64 if ints else np.float64).astype(dt)

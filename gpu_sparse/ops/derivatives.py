@@ -401,7 +401,7 @@ DERIVATIVES: Dict[str, Mapping[str, Formula]] = {
     },
     "div": {
         "input": lambda c, G: dense(G, sum_to(over(G.array, conj(c.b)), c.a_shape)),
-        "other": lambda c, G: dense(G, sum_to(-G.array * conj(over(c.a, times_of(c.b, c.b))),
+        "other": lambda c, G: dense(G, sum_to(-G.array * conj(over(over(c.a, c.b), c.b)),
                                               c.b_shape)),
     },
     # b a^(b-1) (0 where b == 0) and a^b log(a) (0 where a == 0, Re b >= 0), as PyTorch
@@ -439,13 +439,13 @@ DERIVATIVES: Dict[str, Mapping[str, Formula]] = {
     },
     # G goes to whichever of input, lo, hi the result is (input at ties)
     "clamp": {
-        "input": lambda c, G: dense(G, G.array * clamp_masks(c)[0]),
-        "min": lambda c, G: dense(G, sum_to(G.array * clamp_masks(c)[1], c.lo_shape)),
-        "max": lambda c, G: dense(G, sum_to(G.array * clamp_masks(c)[2], c.hi_shape)),
+        "input": lambda c, G: dense(G, masked(G, clamp_masks(c)[0])),
+        "min": lambda c, G: dense(G, sum_to(masked(G, clamp_masks(c)[1]), c.lo_shape)),
+        "max": lambda c, G: dense(G, sum_to(masked(G, clamp_masks(c)[2]), c.hi_shape)),
     },
     "where": {
-        "input": lambda c, G: dense(G, sum_to(G.array * c.cond, c.a_shape)),
-        "other": lambda c, G: dense(G, sum_to(G.array * ~c.cond, c.b_shape)),
+        "input": lambda c, G: dense(G, sum_to(masked(G, c.cond), c.a_shape)),
+        "other": lambda c, G: dense(G, sum_to(masked(G, ~c.cond), c.b_shape)),
     },
     "conj": {
         "input": lambda c, G: G.with_array(conj(G.array)),
@@ -455,7 +455,8 @@ DERIVATIVES: Dict[str, Mapping[str, Formula]] = {
         "input": lambda c, G: on(c.input, expanded(c, G.array)),
     },
     "mean": {
-        "input": lambda c, G: on(c.input, expanded(c, over(G.array, G.dtype.type(c.count)))),
+        "input": lambda c, G: on(c.input, expanded(c, over(wide(G.array), wide(G.array).dtype.type(
+            c.count)))),
     },
     # shared evenly among the elements equal to the extremum
     "amax": {
@@ -476,7 +477,7 @@ DERIVATIVES: Dict[str, Mapping[str, Formula]] = {
         "input": lambda c, G: dense(G, softmax_grad(c, G.array)),
     },
     "relu": {
-        "input": lambda c, G: dense(G, G.array * (c.input.array > 0)),
+        "input": lambda c, G: dense(G, masked(G, c.input.array > 0)),
     },
     # d exp(x) = exp(x) dx; the gradient of a real loss is G * conj(exp(x))
     "exp": {
@@ -692,12 +693,6 @@ def over(a: Any, b: Any) -> Any:
         return a / b
 
 
-def times_of(a: Any, b: Any) -> Any:
-    """``a * b`` with IEEE results and no warnings."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return a * b
-
-
 def pow_base_grad(G: Tensor, a: Any, b: Any) -> Array:
     """``b * a ** (b - 1)``, zero where ``b == 0`` (d a^b / d a)."""
     xp = G.backend.xp
@@ -756,17 +751,33 @@ def clamp_masks(c: Any) -> Tuple[Array, Array, Array]:
     """Where ``clamp``'s result is its input, its lower bound and its upper bound."""
     xp = c.input.backend.xp
     x = c.input.array
-    low = x if c.lo is None else xp.where(x < c.lo, c.lo, x)
-    to_hi = xp.zeros(x.shape, dtype=bool) if c.hi is None else low > c.hi
-    to_lo = xp.zeros(x.shape, dtype=bool) if c.lo is None else (x < c.lo) & ~to_hi
+    below = None if c.lo is None else (x < c.lo) | (c.lo != c.lo)  # a NaN bound is chosen
+    low = x if below is None else xp.where(below, c.lo, x)
+    to_hi = xp.zeros(x.shape, dtype=bool) if c.hi is None else (low > c.hi) | (c.hi != c.hi)
+    to_lo = xp.zeros(x.shape, dtype=bool) if below is None else below & ~to_hi
     return ~to_hi & ~to_lo, to_lo, to_hi
 
 
+def masked(G: Tensor, mask: Array) -> Array:
+    """``G`` where ``mask``, else 0 (selected, not multiplied: an inf or NaN in ``G``
+    outside the mask gives 0, as PyTorch's masked gradients do)."""
+    return G.backend.xp.where(mask, G.array, G.dtype.type(0))
+
+
+def wide(a: Array) -> Array:
+    """``a`` in float32 when it is float16 (sums and counts that overflow float16)."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
 def log_softmax_array(x: Tensor, dim: int) -> Array:
-    """``log_softmax`` of a dense tensor's array along ``dim`` (max subtracted first)."""
+    """``log_softmax`` of a dense tensor's array along ``dim`` (max subtracted first; in
+    float32 for float16; an empty dim gives an empty result)."""
     xp = x.backend.xp
-    z = x.array - x.array.max(axis=dim, keepdims=True)
-    return z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))
+    a = wide(x.array)
+    if a.size == 0:
+        return x.array.copy()
+    z = a - a.max(axis=dim, keepdims=True)
+    return (z - xp.log(xp.exp(z).sum(axis=dim, keepdims=True))).astype(x.dtype, copy=False)
 
 
 def kept_shape(c: Any) -> Shape:
@@ -781,15 +792,18 @@ def expanded(c: Any, g: Array) -> Array:
     """A reduction's gradient ``g`` broadcast back to its input's (array) shape."""
     xp = c.input.backend.xp
     full = xp.broadcast_to(g.reshape(kept_shape(c)), c.input.array.shape)
-    return xp.ascontiguousarray(full).astype(c.input.dtype, copy=False)
+    return xp.ascontiguousarray(full).reshape(full.shape).astype(c.input.dtype, copy=False)
 
 
 def tie_shared(c: Any, G: Tensor) -> Array:
     """``G`` shared evenly among the elements equal to each extremum."""
-    hit = c.input.array == c.out_kept.reshape(kept_shape(c))
+    x, top = c.input.array, c.out_kept.reshape(kept_shape(c))
+    hit = (x == top) | ((x != x) & (top != top))  # a NaN result: shared among the NaNs
     share = hit.sum(axis=c.dims, keepdims=True)
+    xp = c.input.backend.xp
     with np.errstate(invalid="ignore", divide="ignore"):
-        return G.array.reshape(kept_shape(c)) * hit / share.astype(G.dtype)
+        return xp.where(hit, G.array.reshape(kept_shape(c)) / share.astype(G.dtype),
+                        G.dtype.type(0))
 
 
 def at_index(c: Any, G: Tensor) -> Array:
@@ -797,7 +811,7 @@ def at_index(c: Any, G: Tensor) -> Array:
     xp = c.input.backend.xp
     shape = tuple(c.input.array.shape) or (1,)
     line = xp.arange(shape[c.dim]).reshape((-1,) + (1,) * (len(shape) - c.dim - 1))
-    g = G.array.reshape(c.index.shape) * (line == c.index)
+    g = xp.where(line == c.index, G.array.reshape(c.index.shape), G.dtype.type(0))
     return g.reshape(c.input.array.shape).astype(G.dtype, copy=False)
 
 

@@ -76,17 +76,24 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     if ta is not None and tb is not None:
         validate.same_device(fn, input=ta, other=tb)
         validate.same_dtype(fn, input=ta, other=tb)
-    if fn == "pow" and dt.kind in "iu" and raw is not None and raw < 0:
+    if fn == "pow" and dt.kind in "iu" and not isinstance(b, Tensor) and raw is not None \
+            and raw < 0:
         raise ValueError(f"pow: integers to negative integer powers are not allowed "
                          f"(exponent {raw}); use a floating point tensor")
     xa = ta.array.astype(dt, copy=False) if ta is not None else dt.type(a)
     xb = tb.array.astype(dt, copy=False) if tb is not None else dt.type(b)
+    shapes = (ta.shape if ta is not None else (), tb.shape if tb is not None else ())
     try:
         arr = _apply(fn, xa, xb)
-    except ValueError:  # only two tensors can fail to broadcast
-        shapes = (ta.shape if ta is not None else (), tb.shape if tb is not None else ())
+    except ValueError as e:
+        if fn == "pow" and "negative integer powers" in str(e):
+            raise ValueError("pow: integers to negative integer powers are not allowed; "
+                             "use a floating point tensor") from None
         raise ValueError(f"{fn}: shapes {shapes[0]} and {shapes[1]} cannot be broadcast "
                          "together") from None
+    except (TypeError, OverflowError) as e:  # NumPy's refusals (bool - bool, uint8 + 300)
+        raise type(e)(f"{fn}: cannot apply it to {like.dtype} operands "
+                      f"({shapes[0]}, {shapes[1]}): {e}") from None
     arr = like.backend.asarray(arr, dtype=dt)
     # the gradient multiplies by the other operand: an array, or the Python scalar itself
     # (its conj keeps the sign of a zero imaginary part, unlike a NumPy scalar's)
@@ -397,12 +404,14 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
             arrs.append(None if t is None else x.dtype.type(t))
     lo_a, hi_a = arrs
     try:
-        low = x.array if lo_a is None else xp.where(x.array < lo_a, lo_a, x.array)
-        out = low if hi_a is None else xp.where(low > hi_a, hi_a, low)
+        # a NaN bound gives NaN, as PyTorch (x < nan is False, so it is chosen explicitly)
+        low = x.array if lo_a is None else xp.where((x.array < lo_a) | (lo_a != lo_a), lo_a,
+                                                   x.array)
+        out = low if hi_a is None else xp.where((low > hi_a) | (hi_a != hi_a), hi_a, low)
     except ValueError:
         raise ValueError(f"clamp: min or max cannot be broadcast to the shape {x.shape} of "
                          "input") from None
-    out = xp.ascontiguousarray(xp.broadcast_to(out, out.shape))
+    out = xp.ascontiguousarray(out).reshape(out.shape)  # (0-d stays 0-d)
     if tuple(out.shape) != x.shape:
         raise ValueError(f"clamp: min or max (shape {out.shape} after broadcasting) "
                          f"would change the shape {x.shape} of input")
@@ -436,23 +445,29 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     cond = like.backend.asarray(cond).copy()  # saved for backward: the caller's may change
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
-    a = _operand(fn, input, like, "input")
-    b = _operand(fn, other, like, "other")
+    raw = other if like is input else input
+    if isinstance(raw, np.ndarray) and raw.ndim == 0:
+        raw = raw.item()
+    dt = like.dtype
+    if not isinstance(raw, Tensor):  # a number beside an integer or bool tensor
+        dt = _result_dtype(fn, like.dtype, raw)
+    like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
+    a = _operand(fn, input, like_dt, "input")
+    b = _operand(fn, other, like_dt, "other")
     ta = a if isinstance(a, Tensor) else None
     tb = b if isinstance(b, Tensor) else None
     if ta is not None and tb is not None:
         validate.same_device(fn, input=ta, other=tb)
         validate.same_dtype(fn, input=ta, other=tb)
-    dt = like.dtype
-    xa = ta.array if ta is not None else dt.type(a)
-    xb = tb.array if tb is not None else dt.type(b)
+    xa = ta.array.astype(dt, copy=False) if ta is not None else dt.type(a)
+    xb = tb.array.astype(dt, copy=False) if tb is not None else dt.type(b)
     xp = like.backend.xp
     try:
         arr = xp.where(cond, xa, xb)
     except ValueError:
         raise ValueError("where: condition, input and other cannot be broadcast "
                          "together") from None
-    arr = xp.ascontiguousarray(arr.astype(dt, copy=False))
+    arr = xp.ascontiguousarray(arr.astype(dt, copy=False)).reshape(arr.shape)
     ctx = WhereCtx(cond, None if ta is None else ta.shape, None if tb is None else tb.shape)
     return record(fn, Tensor(arr, like.device), [("input", ta), ("other", tb)], ctx)
 

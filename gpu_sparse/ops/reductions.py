@@ -24,6 +24,8 @@ def dims_arg(fn: str, x: Tensor, dim: Any) -> Optional[Tuple[int, ...]]:
         return None
     many = isinstance(dim, (tuple, list))
     items = tuple(dim) if many else (dim,)
+    if many and not items:
+        return None  # dim=() reduces every dim, as PyTorch
     nd = builtins.max(x.ndim, 1)
     out = []
     for d in items:
@@ -109,8 +111,9 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         raise TypeError("mean: input is sparse; reduce values() or use gpu_sparse.sparse.sum")
     dims = dims_arg("mean", x, dim)
     count = _count(x, dims)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        arr = x.array.sum(axis=dims, keepdims=bool(keepdim)) / x.dtype.type(count)
+    acc = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype  # no float16 overflow
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        arr = x.array.sum(axis=dims, keepdims=bool(keepdim), dtype=acc) / acc.type(count)
     arr = x.backend.asarray(arr, dtype=x.dtype).reshape(_out_shape(x, dims, keepdim))
     return record("mean", Tensor(arr, x.device), [("input", x)],
                   MeanCtx(x, dims, keepdim, count))
@@ -130,13 +133,13 @@ def _extremum(fn: str, x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any
         arr = x.array.max() if largest else x.array.min()
         out = Tensor(x.backend.asarray(arr, dtype=x.dtype).reshape(()), x.device)
         return record("amax" if largest else "amin", out, [("input", x)],
-                      ExtremumCtx(x, None, False, out.array))
+                      ExtremumCtx(x, None, False, out.array.copy()))
     d = dim_arg(fn, x, dim)
     if x.ndim and x.shape[d] == 0:
         raise IndexError(f"{fn}: dim {d} has size 0; there is no {fn} to take")
     xp = x.backend.xp
     src = x.array.reshape(1) if x.ndim == 0 else x.array
-    idx = xp.argmax(src if largest else _negated(src), axis=d)
+    idx = xp.argmax(src, axis=d) if largest else xp.argmin(src, axis=d)
     idx = idx.reshape(idx.shape[:d] + (1,) + idx.shape[d:])
     vals = xp.take_along_axis(src, idx, axis=d)
     shape = _out_shape(x, (d,) if x.ndim else (), keepdim)
@@ -145,16 +148,6 @@ def _extremum(fn: str, x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any
                     ArgReduceCtx(x, d, idx))
     return MaxResult(values, Tensor(xp.ascontiguousarray(idx.astype(np.int64)).reshape(shape),
                                     x.device))
-
-
-def _negated(a: Any) -> Any:
-    """An array whose argmax is ``a``'s argmin (NaN kept first, bools and unsigned ints
-    flipped without wrapping)."""
-    if a.dtype.kind == "b":
-        return ~a
-    if a.dtype.kind == "u":
-        return a.max() - a if a.size else a
-    return -a
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
@@ -196,7 +189,8 @@ def _amax(fn: str, x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
     arr = x.array.max(axis=dims, keepdims=True) if largest else \
         x.array.min(axis=dims, keepdims=True)
     out = Tensor(x.backend.asarray(arr).reshape(_out_shape(x, dims, keepdim)), x.device)
-    return record(fn, out, [("input", x)], ExtremumCtx(x, dims, keepdim, arr))
+    # a copy: the result is the caller's to change in place
+    return record(fn, out, [("input", x)], ExtremumCtx(x, dims, keepdim, arr.copy()))
 
 
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
@@ -333,7 +327,7 @@ def argmin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         _dense("argmin", x, "biuf")
         if x.numel() == 0:
             raise RuntimeError("argmin: the input has no elements")
-        idx = x.backend.xp.argmax(_negated(x.array.reshape(-1))).astype(np.int64)
+        idx = x.backend.xp.argmin(x.array.reshape(-1)).astype(np.int64)
         shape = (1,) * x.ndim if keepdim else ()
         return Tensor(x.backend.asarray(idx).reshape(shape), x.device)
     return min(x, dim, keepdim).indices

@@ -113,7 +113,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     items, advanced = _key_items(x, key)
     xp = x.backend.xp
     arr = x.array[items]
-    arr = xp.ascontiguousarray(arr)
+    arr = xp.ascontiguousarray(arr).reshape(arr.shape)  # (0-d stays 0-d)
     if xp.may_share_memory(arr, x.array):
         arr = arr.copy()
     return record("index", Tensor(arr, x.device), [("input", x)],
@@ -223,7 +223,8 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     order = tuple(dim_arg(fn, x, d) for d in dims)
     if sorted(order) != list(range(x.ndim)):
         raise ValueError(f"{fn}: dims {dims} are not a permutation of the {x.ndim} dims")
-    arr = x.backend.xp.ascontiguousarray(x.array.transpose(order))
+    arr = x.backend.xp.ascontiguousarray(x.array.transpose(order)).reshape(
+        tuple(x.shape[d] for d in order))
     if x.backend.xp.may_share_memory(arr, x.array):
         arr = arr.copy()
     return record(fn, Tensor(arr, x.device), [("input", x)], PermuteCtx(order))
