@@ -49,9 +49,10 @@ def nll_loss(x: Tensor, target: Any, *, reduction: str = "mean",
     rows = x.backend.xp.arange(n)[keep]
     cols = tgt[keep].astype(np.int64)
     count = int(rows.shape[0])
-    total = -x.array[rows, cols].sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = total / x.dtype.type(count) if reduction == "mean" else total
+    acc = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype  # no float16 overflow
+    total = -x.array[rows, cols].sum(dtype=acc)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        value = total / acc.type(count) if reduction == "mean" else total
     out = Tensor(x.backend.asarray(value, dtype=x.dtype).reshape(()), x.device)
     scale = 1.0 / count if reduction == "mean" and count else 1.0
     return record(fn, out, [("input", x)], NllLossCtx(x, rows, cols, scale))
