@@ -1,11 +1,16 @@
 """Every public name has a docstring with an example (issue 10): the functions and classes
 of ``gpu_sparse.__all__``, of ``gpu_sparse.sparse``, ``nn.functional``, ``nn.init``,
 ``optim``, ``autograd`` and ``datasets``, and every public attribute of ``Tensor``
-(those bound onto it by :mod:`gpu_sparse.ops` included). The examples themselves run as
-doctests (``--doctest-modules``)."""
+(those bound onto it by :mod:`gpu_sparse.ops` included); with ``dask[distributed]``
+installed, also the names of ``gpu_sparse.distributed.__all__`` and the public members of
+``DistributedTensor`` (those :mod:`gpu_sparse.distributed._ops` binds included). The
+examples themselves run as doctests (``--doctest-modules``)."""
 
+import importlib
 import inspect
 import types
+
+import pytest
 
 import gpu_sparse as gs
 
@@ -71,6 +76,45 @@ def _public_names():
     return out
 
 
+def _distributed_names():
+    """(qualified name, object or None) for ``gpu_sparse.distributed.__all__`` and every
+    public member defined in ``DistributedTensor`` (or declared there as a ClassVar);
+    skips the test when ``dask.distributed`` is missing. Imported here, not at module
+    import, so this file runs without dask."""
+    pytest.importorskip("dask.distributed")
+    gd = importlib.import_module("gpu_sparse.distributed")
+    out = []
+    for name in gd.__all__:
+        obj = getattr(gd, name, None)
+        if obj is None or _is_ours(obj):
+            out.append((f"gpu_sparse.distributed.{name}", obj))
+    cls = gd.DistributedTensor
+    # vars(): defined in the class (or bound onto it by _ops), not inherited from object
+    members = {n for n in vars(cls) if not n.startswith("_")}
+    members |= {n for n in getattr(cls, "__annotations__", {}) if not n.startswith("_")}
+    for name in sorted(members):
+        obj = vars(cls).get(name)
+        if obj is not None and not (callable(obj) or isinstance(
+                obj, (property, staticmethod, classmethod))):
+            continue  # a plain class constant
+        out.append((f"DistributedTensor.{name}", obj))
+    return out
+
+
+def _offenders(names):
+    out = []
+    for name, obj in names:
+        if obj is None:
+            out.append(f"{name} (declared but not defined)")
+            continue
+        doc = _doc(obj)
+        if not doc or not doc.strip():
+            out.append(f"{name} (no docstring)")
+        elif ">>>" not in doc:
+            out.append(f"{name} (no example)")
+    return out
+
+
 def test_the_walk_sees_every_kind_of_public_name():
     names = {n for n, _ in _public_names()}
     for expected in ["gpu_sparse.tensor", "gpu_sparse.Tensor", "gpu_sparse.Layout",
@@ -85,15 +129,25 @@ def test_the_walk_sees_every_kind_of_public_name():
 
 
 def test_every_public_name_has_a_docstring_with_an_example():
-    offenders = []
-    for name, obj in _public_names():
-        if obj is None:
-            offenders.append(f"{name} (declared but not defined)")
-            continue
-        doc = _doc(obj)
-        if not doc or not doc.strip():
-            offenders.append(f"{name} (no docstring)")
-        elif ">>>" not in doc:
-            offenders.append(f"{name} (no example)")
+    offenders = _offenders(_public_names())
     assert not offenders, (f"{len(offenders)} public names lack a docstring with an "
                            f"example:\n  " + "\n  ".join(offenders))
+
+
+def test_the_distributed_walk_sees_the_class_and_its_members():
+    names = {n for n, _ in _distributed_names()}
+    for expected in ["gpu_sparse.distributed.DistributedTensor",
+                     "gpu_sparse.distributed.from_numpy",
+                     "gpu_sparse.distributed.set_memory_budget",
+                     "DistributedTensor.shape", "DistributedTensor.requires_grad_",
+                     "DistributedTensor.backward", "DistributedTensor.compute",
+                     "DistributedTensor.relu", "DistributedTensor.sum"]:
+        assert expected in names, expected
+    # inherited from object, or private: not the API
+    assert not {n for n in names if n.split(".")[-1].startswith("_")}
+
+
+def test_every_public_distributed_name_has_a_docstring_with_an_example():
+    offenders = _offenders(_distributed_names())
+    assert not offenders, (f"{len(offenders)} public names of gpu_sparse.distributed lack "
+                           f"a docstring with an example:\n  " + "\n  ".join(offenders))

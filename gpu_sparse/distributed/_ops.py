@@ -583,7 +583,20 @@ _BINARY_FORMULAS = {"input": _binary_grad(0), "other": _binary_grad(1)}
 
 
 def relu(x: DT) -> DT:
-    """``max(x, 0)`` block by block. Differentiable."""
+    """``max(x, 0)`` block by block, on each block's owner (also
+    ``gpu_sparse.nn.functional.relu(x)``). Differentiable: the gradient passes where
+    ``x > 0``, zero elsewhere.
+
+    Shapes: a dense (m, n) DistributedTensor -> one with its row blocks. Errors: TypeError
+    for a sparse input (apply it to the dense result of a product).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpu_sparse import distributed as gd
+    >>> gd.from_numpy(np.array([[-1.0, 2.0], [3.0, -4.0]]), n_blocks=2).relu().compute().tolist()
+    [[0.0, 2.0], [3.0, 0.0]]
+    """
     if x.layout is not Layout.strided:
         raise TypeError(f"relu: input is sparse ({x.layout.value}); apply it to the dense "
                         f"result")
@@ -601,8 +614,21 @@ def _relu_grad(c: DistCtx, g: DT) -> DT:
 
 def total(x: DT) -> Tensor:
     """The sum of all elements as a local 0-d Tensor, computed on the owner of block 0 on
-    the assembled matrix (the same pairwise summation as on one device). Differentiable:
-    the gradient is distributed."""
+    the assembled matrix (the same pairwise summation as on one device); the
+    ``DistributedTensor.sum()`` method and ``gpu_sparse.sum(x)`` without a dim.
+    Differentiable: every element gets ``G``, as a DistributedTensor with ``x``'s row
+    blocks.
+
+    Shapes: a dense (m, n) DistributedTensor -> a 0-d Tensor of its dtype on its device.
+    Errors: TypeError for a sparse input (sum a dense result).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpu_sparse import distributed as gd
+    >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).sum().item()
+    8.0
+    """
     if x.layout is not Layout.strided:
         raise TypeError("sum: distributed sparse tensors are not summed; sum a dense result")
     h = x._runner.map(_t_sum, [(x._blocks, x.row_bounds, x.shape, x.dtype, x.device)],

@@ -57,6 +57,18 @@ class DistributedTensor:
     the distributed path and record one node of the autograd engine each; results are
     bitwise those of one device, except products run in the opt-in tiled form (see
     ``set_memory_budget``): deterministic and within float tolerance, not bitwise.
+
+    Shapes: always 2-D, (m, n); a dense block b is (r_b, n), a sparse block the (r_b, n)
+    sparse Tensor of those rows. Without a current ``dask.distributed`` client the blocks
+    live here and run on Dask's threaded scheduler.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpu_sparse import distributed as gd
+    >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+    >>> t.shape, t.row_bounds, t.layout, t.owners()
+    ((4, 2), (0, 2, 4), gpu_sparse.strided, [None, None])
     """
 
     def __init__(self, runner: Runner, blocks: Sequence[Any], shape: Tuple[int, int],
@@ -80,63 +92,183 @@ class DistributedTensor:
     # ---- metadata --------------------------------------------------------------------
     @property
     def shape(self) -> Tuple[int, int]:
-        """The global shape (m, n)."""
+        """The global shape (m, n), a tuple of two ints.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> t.shape
+        (4, 2)
+        """
         return self._shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions: always 2 (a DistributedTensor is a matrix).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).ndim
+        2
+        """
         return 2
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of every block (a sparse tensor's: of its stored values).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_numpy(np.ones((4, 2), dtype=np.float32), n_blocks=2).dtype
+        dtype('float32')
+        """
         return self._dtype
 
     @property
     def device(self) -> str:
-        """The device of every block (``"cpu"``, or ``"cuda:0"`` on each CUDA worker)."""
+        """The device of every block (``"cpu"``, or ``"cuda:0"`` on each CUDA worker).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).device
+        'cpu'
+        """
         return self._device
 
     @property
     def layout(self) -> Layout:
+        """``gpu_sparse.strided`` (dense blocks), ``sparse_coo`` or ``sparse_csr``.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_numpy(np.ones((4, 2))).layout, gd.from_scipy(sp.eye(4)).layout
+        (gpu_sparse.strided, gpu_sparse.sparse_coo)
+        """
         return self._layout
 
     @property
     def is_sparse(self) -> bool:
+        """True for a COO tensor (as PyTorch: False for CSR, see :attr:`is_sparse_csr`).
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_scipy(sp.eye(4)).is_sparse, gd.from_scipy(sp.eye(4, format="csr")).is_sparse
+        (True, False)
+        """
         return self._layout is Layout.sparse_coo
 
     @property
     def is_sparse_csr(self) -> bool:
+        """True for a CSR tensor (its blocks are local CSR Tensors).
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_scipy(sp.eye(4, format="csr"), n_blocks=2).is_sparse_csr
+        True
+        """
         return self._layout is Layout.sparse_csr
 
     @property
     def row_bounds(self) -> Bounds:
-        """Block b holds rows ``row_bounds[b]:row_bounds[b + 1]``."""
+        """Block b holds rows ``row_bounds[b]:row_bounds[b + 1]``: a tuple of
+        ``n_blocks + 1`` ints from 0 to m, non-decreasing (a block may be empty).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> t.row_bounds
+        (0, 2, 4)
+        """
         return self._bounds
 
     @property
     def n_blocks(self) -> int:
+        """The number of row blocks, ``len(row_bounds) - 1``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).n_blocks
+        2
+        """
         return len(self._bounds) - 1
 
     @property
     def blocks(self) -> List[Any]:
         """The blocks' handles: Futures on a client, the values on the threaded
-        scheduler (dense: backend arrays; sparse: local sparse Tensors)."""
+        scheduler (dense: backend arrays; sparse: local sparse Tensors). A new list each
+        call; block b has shape (r_b, n).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> [b.shape for b in t.blocks]
+        [(2, 2), (2, 2)]
+        """
         return list(self._blocks)
 
     @property
     def nnz(self) -> int:
-        """Stored entries of a sparse tensor (duplicates counted)."""
+        """Stored entries of a sparse tensor (duplicates counted), over all blocks.
+        RuntimeError for a dense tensor.
+
+        Examples
+        --------
+        >>> import scipy.sparse as sp
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_scipy(sp.eye(4, format="csr"), n_blocks=2).nnz
+        4
+        """
         if self._structure is None:
             raise RuntimeError("nnz: expected a sparse tensor, got layout strided")
         return self._structure.nnz
 
     @property
     def array(self) -> List[Any]:
-        """The block handles (what the autograd engine calls a tensor's storage)."""
+        """The block handles (what the autograd engine calls a tensor's storage): the
+        tensor's own list, as :attr:`blocks` gives a copy of it; do not modify it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> len(t.array), t.array[0].shape
+        (2, (2, 2))
+        """
         return self._blocks
 
     def owners(self) -> List[Optional[str]]:
-        """The worker address of each block (None on the threaded scheduler)."""
+        """The worker address of each block (None on the threaded scheduler), a list of
+        ``n_blocks`` entries; block b lives on worker ``b * W // n_blocks``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> t.owners()
+        [None, None]
+        """
         return [self._runner.owner(b, self.n_blocks) for b in range(self.n_blocks)]
 
     def _like(self, blocks: Sequence[Any], dtype: Any = None,
@@ -152,7 +284,16 @@ class DistributedTensor:
     def compute(self) -> Tensor:
         """The whole matrix as a local gpu_sparse Tensor on the blocks' device (a sparse
         one with the original entry order and, for COO, the original coalesced flag).
-        Outside the graph: the result does not require grad."""
+        Outside the graph: the result does not require grad. Shape (m, n); a failed
+        block task raises here.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> gd.from_numpy(np.eye(2), n_blocks=2).compute().tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+        """
         values = self._runner.get(self._blocks)
         if self._structure is None:
             return Tensor(assemble_rows(values, self._bounds, self._shape, self._dtype,
@@ -164,13 +305,33 @@ class DistributedTensor:
 
     def persist(self) -> DistributedTensor:
         """Wait until every block is computed; returns self. (Ops run eagerly: each
-        submits its tasks at once, so this only waits.)"""
+        submits its tasks at once, so this only waits.) A failed block task raises here.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> t.persist() is t
+        True
+        """
         self._runner.wait(self._blocks)
         return self
 
     def to_dask(self) -> Any:
         """A ``dask.array`` with one chunk per row block (dense: backend arrays; sparse:
-        SciPy or cupyx sparse matrices of each block)."""
+        SciPy or cupyx sparse matrices of each block), shape (m, n), chunks
+        ``(r_0, r_1, ...)`` by ``(n,)``. Outside the graph.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> t = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> x = t.to_dask()
+        >>> x.chunks, float(x.sum().compute())
+        (((2, 2), (2,)), 8.0)
+        """
         parts = []
         for b, h in enumerate(self._blocks):
             r = self._bounds[b + 1] - self._bounds[b]
@@ -185,6 +346,17 @@ class DistributedTensor:
     # ---- autograd surface ------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether gradients are recorded for this tensor: set on a leaf (assigning it
+        calls :meth:`requires_grad_`), True for the result of an op on one that does.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
+        >>> x.requires_grad, (x.requires_grad_() * 2).requires_grad
+        (False, True)
+        """
         return self._requires_grad
 
     @requires_grad.setter
@@ -192,7 +364,18 @@ class DistributedTensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, flag: bool = True) -> DistributedTensor:
-        """Set ``requires_grad`` on a leaf; returns self."""
+        """Set ``requires_grad`` in place; returns self. RuntimeError when turning it off
+        on a result of an op (use :meth:`detach`) or turning it on for a dtype that is not
+        floating point or complex.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
+        >>> x.requires_grad, x.requires_grad_(False).requires_grad
+        (True, False)
+        """
         flag = bool(flag)
         if self._grad_fn is not None and not flag:
             raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
@@ -206,7 +389,19 @@ class DistributedTensor:
     @property
     def grad(self) -> Optional[DistributedTensor]:
         """The accumulated gradient of a leaf: a DistributedTensor with this one's row
-        blocks (sparse: each block on this tensor's own entries)."""
+        blocks (sparse: each block on this tensor's own entries); None until a
+        ``backward`` reaches it. Assigning anything but a DistributedTensor or None is a
+        TypeError.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
+        >>> (x * 3).sum().backward()
+        >>> x.grad.row_bounds, x.grad.compute().tolist()[0]
+        ((0, 2, 4), [3.0, 3.0])
+        """
         return self._grad
 
     @grad.setter
@@ -218,10 +413,32 @@ class DistributedTensor:
 
     @property
     def grad_fn(self) -> Optional[engine.Node[Any]]:
+        """The graph node that computed this tensor (named after the op); None for a
+        leaf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
+        >>> x.grad_fn is None, x.relu().grad_fn
+        (True, <DistributedReluBackward>)
+        """
         return self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
+        """True unless an op recorded in the graph computed this tensor (tensors that do
+        not require grad are leaves too). Only leaves get ``.grad``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
+        >>> x.is_leaf, x.relu().is_leaf, x.relu().detach().is_leaf
+        (True, False, True)
+        """
         return self._grad_fn is None
 
     @property
@@ -233,7 +450,19 @@ class DistributedTensor:
         self._grad_fn = node
 
     def detach(self) -> DistributedTensor:
-        """The same blocks outside the graph."""
+        """The same blocks (and version counter) outside the graph: a leaf that does not
+        require grad, so no gradient flows through it. Nothing is copied.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
+        >>> y = x.relu()
+        >>> d = y.detach()
+        >>> d.requires_grad, d.is_leaf, d.blocks[0] is y.blocks[0]
+        (False, True, True)
+        """
         out = DistributedTensor(self._runner, self._blocks, self._shape, self._dtype,
                                 self._device, self._layout, self._bounds, self._structure,
                                 self._col_blocks)
@@ -251,7 +480,22 @@ class DistributedTensor:
         small weight's or bias's, must come back here), then one ``wait`` covers the
         gradient blocks of all distributed leaves together, so the gradients are
         computed (persisted on their owners) and a failed task raises here. On the
-        threaded scheduler each node's tasks run as the node is reached."""
+        threaded scheduler each node's tasks run as the node is reached.
+
+        Errors: RuntimeError when this tensor does not require grad, or ``gradient`` is
+        omitted for a shape other than (1, 1); ValueError for a ``gradient`` of another
+        shape, layout or row_bounds; TypeError for one of another dtype. The graph is
+        freed unless ``retain_graph``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gpu_sparse import distributed as gd
+        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
+        >>> (x * 2).backward(np.ones((4, 2)))
+        >>> x.grad.compute().tolist()[0]
+        [2.0, 2.0]
+        """
         if not self._requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no "
                                "grad_fn")
