@@ -16,6 +16,7 @@ itemsize bytes in all for W workers); ``Sᴴ @ G`` does the same on the Sᵀ cop
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import numbers
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
@@ -551,7 +552,10 @@ def binary(op: str, a: Any, b: Any) -> DT:
 
     args = [(op, like.device, part(a, k), part(b, k)) for k in range(like.n_blocks)]
     blocks = runner.map(_t_local, args, like.owners())
-    dtype = like.dtype
+    number = a if not isinstance(a, (DT, Tensor)) else b if not isinstance(b, (DT, Tensor)) \
+        else None
+    # the dtype the local op gives (an integer tensor with a float number: float32)
+    dtype = elementwise.result_dtype(op, like.dtype, number)
     out = like._like(blocks, dtype=dtype)
     inputs = [("input", a if not isinstance(a, numbers.Number) else None),
               ("other", b if not isinstance(b, numbers.Number) else None)]
@@ -612,7 +616,7 @@ def _relu_grad(c: DistCtx, g: DT) -> DT:
     return x._like(g._runner.map(_t_local_grad, args, g.owners()))
 
 
-def total(x: DT) -> Tensor:
+def total(x: DT, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The sum of all elements as a local 0-d Tensor, computed on the owner of block 0 on
     the assembled matrix (the same pairwise summation as on one device); the
     ``DistributedTensor.sum()`` method and ``gpu_sparse.sum(x)`` without a dim.
@@ -620,7 +624,7 @@ def total(x: DT) -> Tensor:
     blocks.
 
     Shapes: a dense (m, n) DistributedTensor -> a 0-d Tensor of its dtype on its device.
-    Errors: TypeError for a sparse input (sum a dense result).
+    Errors: TypeError for a sparse input (sum a dense result) or a ``dim``.
 
     Examples
     --------
@@ -629,6 +633,9 @@ def total(x: DT) -> Tensor:
     >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).sum().item()
     8.0
     """
+    if dim is not None or keepdim:
+        raise TypeError("sum: a DistributedTensor sums all its elements (dim=None, "
+                        "keepdim=False); compute() it to sum along a dim")
     if x.layout is not Layout.strided:
         raise TypeError("sum: distributed sparse tensors are not summed; sum a dense result")
     h = x._runner.map(_t_sum, [(x._blocks, x.row_bounds, x.shape, x.dtype, x.device)],
@@ -651,29 +658,42 @@ def _sum_grad(c: DistCtx, g: Tensor) -> DT:
 
 
 # ---- dispatch from the public functions ------------------------------------------------
+def _bound(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """The call's arguments by name, defaults filled in, checked against the public
+    function's own signature (an unknown or doubled keyword is its TypeError)."""
+    name = getattr(public, "__name__", str(public))
+    try:
+        call = inspect.signature(getattr(public, "__wrapped__", public)).bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}: {e}") from None
+    call.apply_defaults()
+    return dict(call.arguments)
+
+
 def _dispatch(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
-    if public in (elementwise.add, elementwise.sub, elementwise.mul) and not kwargs:
-        return binary(public.__name__, *args)
-    if public is elementwise.relu and not kwargs:
-        return relu(*args)
-    if public is reductions.sum and not kwargs:
-        return total(*args)
     names = {products.sparse_addmm: "addmm", products.addmm: "addmm",
              products.sparse_mm: "mm", products.mm: "mm", products.matmul: "matmul",
              products.sampled_addmm: "sampled_addmm"}
-    fn = names.get(public)
-    if fn is None:
+    known = (elementwise.add, elementwise.sub, elementwise.mul, elementwise.relu,
+             reductions.sum, *names)
+    if public not in known:
         raise TypeError(f"{getattr(public, '__name__', public)}: DistributedTensor operands "
                         f"are not supported here")
+    a = _bound(public, args, kwargs)
+    if public in (elementwise.add, elementwise.sub, elementwise.mul):
+        return binary(public.__name__, a["a"], a["b"])
+    if public is elementwise.relu:
+        return relu(a["x"])
+    if public is reductions.sum:
+        return total(a["x"], a["dim"], a["keepdim"])
+    fn = names[public]
     if fn == "sampled_addmm":
-        inp, m1, m2 = _positional(fn, args, kwargs, ("input", "mat1", "mat2"))
-        return sampled_addmm(fn, inp, m1, m2, kwargs.get("beta", 1.0),
-                             kwargs.get("alpha", 1.0))
+        return sampled_addmm(fn, a["input"], a["mat1"], a["mat2"], a["beta"], a["alpha"])
     if fn == "addmm":
-        mat, m1, m2 = _positional(fn, args, kwargs, ("mat", "mat1", "mat2"))
-        beta, alpha, addmm = kwargs.get("beta", 1.0), kwargs.get("alpha", 1.0), True
+        mat, m1, m2 = a["mat"], a["mat1"], a["mat2"]
+        beta, alpha, addmm = a["beta"], a["alpha"], True
     else:
-        m1, m2 = _positional(fn, args, kwargs, ("mat1", "mat2") if fn == "mm" else ("a", "b"))
+        m1, m2 = (a["mat1"], a["mat2"]) if fn == "mm" else (a["a"], a["b"])
         mat, beta, alpha, addmm = None, 0.0, 1.0, False
     if not isinstance(m1, DT):
         raise _big_local(fn, "mat1", m1)
@@ -683,14 +703,6 @@ def _dispatch(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
                              f"local weight, not by addmm")
         return dense_mm(fn, m1, m2)
     return sparse_addmm(fn, mat, m1, m2, beta, alpha, addmm)
-
-
-def _positional(fn: str, args: Sequence[Any], kwargs: Dict[str, Any],
-                names: Sequence[str]) -> List[Any]:
-    vals = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
-    if len(vals) != len(names):
-        raise TypeError(f"{fn}: expected arguments {', '.join(names)}")
-    return vals
 
 
 def _matmul(self: DT, other: Any) -> Any:

@@ -514,6 +514,13 @@ class DistributedTensor:
         if not isinstance(g, DistributedTensor):
             if not isinstance(g, Tensor):
                 g = creation.tensor(g, device=self._device)
+            if self._layout is not Layout.strided:
+                # a sparse output's gradient lives on its own entries, as on one device
+                mine = self.compute().pattern
+                if g.pattern is None or mine is None or not g.pattern.same_entries(mine):
+                    raise ValueError(f"{fn}: the gradient of a sparse output must hold the "
+                                     f"output's own entries (in its order); build it on "
+                                     f"out.compute()'s indices")
             g = from_tensor(g, row_bounds=self._bounds)
         if g._shape != self._shape:
             raise ValueError(f"{fn}: gradient has shape {g._shape} but the output has shape "
@@ -534,7 +541,13 @@ class DistributedTensor:
     def _accumulate_grad(self, g: DistributedTensor, handed: Sequence[Any]) -> None:
         if not self._requires_grad:
             return
-        self._grad = g if self._grad is None else self._grad._blockwise_sum(g)
+        if self._grad is None:
+            # .grad owns its blocks: on the threaded scheduler a gradient passed through
+            # (by +, say) would otherwise share them with another leaf's or the caller's
+            self._grad = self._like(self._runner.map(_block_copy, [(b,) for b in g._blocks],
+                                                     self.owners()))
+        else:
+            self._grad = self._grad._blockwise_sum(g)
         _got_gradient(self)
 
     def _blockwise_sum(self, other: DistributedTensor) -> DistributedTensor:
@@ -629,6 +642,10 @@ def _got_gradient(t: DistributedTensor) -> None:
 
 
 # ---- block tasks and helpers (module level: they pickle by name) -----------------------
+def _block_copy(a: Any) -> Any:
+    return a.with_array(a.array.copy()) if isinstance(a, Tensor) else a.copy()
+
+
 def _block_sum(a: Any, b: Any) -> Any:
     if isinstance(a, Tensor):
         return a.with_array(a.array + b.array)

@@ -35,7 +35,7 @@ def _operand(fn: str, x: Any, like: Tensor, name: str) -> Operand:
     raise TypeError(f"{fn}: {name} must be a Tensor or a number, got {type(x).__name__}")
 
 
-def _result_dtype(fn: str, dtype: np.dtype, scalar: Any) -> np.dtype:
+def result_dtype(fn: str, dtype: np.dtype, scalar: Any) -> np.dtype:
     """The dtype of ``tensor op scalar``: the tensor's, except that an integer or bool
     tensor with a float scalar computes in float32, a bool tensor with an integer in
     int64, and true division of integers in float32 (PyTorch's promotion, so that
@@ -67,7 +67,7 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     raw = b if not isinstance(b, Tensor) else a if not isinstance(a, Tensor) else None
     if isinstance(raw, np.ndarray):
         raw = raw.item() if raw.ndim == 0 else None  # an array operand is refused below
-    dt = _result_dtype(fn, like.dtype, raw)
+    dt = result_dtype(fn, like.dtype, raw)
     like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
     a = _operand(fn, a, like_dt, "input")
     b = _operand(fn, b, like_dt, "other")
@@ -450,7 +450,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         raw = raw.item()
     dt = like.dtype
     if not isinstance(raw, Tensor):  # a number beside an integer or bool tensor
-        dt = _result_dtype(fn, like.dtype, raw)
+        dt = result_dtype(fn, like.dtype, raw)
     like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
     a = _operand(fn, input, like_dt, "input")
     b = _operand(fn, other, like_dt, "other")
