@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 import gpu_sparse as gs
+from bench.report import epoch_table
 from gpu_sparse.demo import train_gcn
 
 EPOCHS = 100
@@ -85,11 +86,7 @@ def main() -> None:
             rows.append((f"PyTorch {torch.__version__} ({layout.upper()})", theirs(layout)))
     except ImportError:
         print("PyTorch is not installed: `pip install torch==2.13.0`", file=sys.stderr)
-    base = rows[0][1]
-    print("| implementation | ms per epoch | PyTorch / gpu_sparse |")
-    print("|---|---:|---:|")
-    for name, sec in rows:
-        print(f"| {name} | {1e3 * sec:.2f} | {sec / base:.2f}x |")
+    print(epoch_table(rows))
 
 
 if __name__ == "__main__":

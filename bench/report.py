@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pathlib
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 MIB = 2**20
 
@@ -147,3 +147,12 @@ def write_report(rows, kernel_rows, meta, device, quick, out_dir: pathlib.Path):
     path = out_dir / f"{stem}.md"
     path.write_text(md)
     return path
+
+
+def epoch_table(rows: List[Tuple[str, float]]) -> str:
+    """A Markdown table of seconds per epoch, in ms, with each row's time over the
+    first row's (the ratio PyTorch / gpu_sparse when gpu_sparse comes first)."""
+    base = rows[0][1]
+    lines = ["| implementation | ms per epoch | PyTorch / gpu_sparse |", "|---|---:|---:|"]
+    lines += [f"| {name} | {1e3 * sec:.2f} | {sec / base:.2f}x |" for name, sec in rows]
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ the in-place updates an optimizer step uses (``add_ sub_ mul_ copy_ zero_``)."""
 from __future__ import annotations
 
 import numbers
-from typing import Any, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
@@ -62,8 +62,14 @@ def _apply(fn: str, xa: Any, xb: Any) -> Any:
         return xa / xb if fn == "div" else xa ** xb
 
 
-def _binary(fn: str, a: Any, b: Any) -> Tensor:
-    like = a if isinstance(a, Tensor) else b
+Operands = Tuple[Any, Any, Optional[Tensor], Optional[Tensor], np.dtype, Any]
+
+
+def _operands(fn: str, a: Any, b: Any, like: Tensor) -> Operands:
+    """Two operands (at least one, ``like``, a dense tensor; the other a dense tensor or
+    a number) checked, with the result dtype PyTorch's promotion gives a number beside an
+    integer or bool tensor: ``(a, b, ta, tb, dtype, number)``, ``ta``/``tb`` the tensors
+    or None, ``a``/``b`` the validated values."""
     raw = b if not isinstance(b, Tensor) else a if not isinstance(a, Tensor) else None
     if isinstance(raw, np.ndarray):
         raw = raw.item() if raw.ndim == 0 else None  # an array operand is refused below
@@ -76,6 +82,12 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     if ta is not None and tb is not None:
         validate.same_device(fn, input=ta, other=tb)
         validate.same_dtype(fn, input=ta, other=tb)
+    return a, b, ta, tb, dt, raw
+
+
+def _binary(fn: str, a: Any, b: Any) -> Tensor:
+    like = a if isinstance(a, Tensor) else b
+    a, b, ta, tb, dt, raw = _operands(fn, a, b, like)
     if fn == "pow" and dt.kind in "iu" and not isinstance(b, Tensor) and raw is not None \
             and raw < 0:
         raise ValueError(f"pow: integers to negative integer powers are not allowed "
@@ -445,20 +457,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     cond = like.backend.asarray(cond).copy()  # saved for backward: the caller's may change
     if cond.dtype.kind != "b":
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
-    raw = other if like is input else input
-    if isinstance(raw, np.ndarray) and raw.ndim == 0:
-        raw = raw.item()
-    dt = like.dtype
-    if not isinstance(raw, Tensor):  # a number beside an integer or bool tensor
-        dt = result_dtype(fn, like.dtype, raw)
-    like_dt = like if dt == like.dtype else Tensor(like.array.astype(dt), like.device)
-    a = _operand(fn, input, like_dt, "input")
-    b = _operand(fn, other, like_dt, "other")
-    ta = a if isinstance(a, Tensor) else None
-    tb = b if isinstance(b, Tensor) else None
-    if ta is not None and tb is not None:
-        validate.same_device(fn, input=ta, other=tb)
-        validate.same_dtype(fn, input=ta, other=tb)
+    a, b, ta, tb, dt, _ = _operands(fn, input, other, like)
     xa = ta.array.astype(dt, copy=False) if ta is not None else dt.type(a)
     xb = tb.array.astype(dt, copy=False) if tb is not None else dt.type(b)
     xp = like.backend.xp

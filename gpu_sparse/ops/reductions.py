@@ -294,6 +294,19 @@ def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return _logical_reduce("any", x, dim, keepdim)
 
 
+def _arg(fn: str, x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
+    if dim is not None:
+        return _extremum("max" if largest else "min", x, dim, keepdim, largest).indices
+    _dense(fn, x, "biuf")
+    if x.numel() == 0:
+        raise RuntimeError(f"{fn}: the input has no elements")
+    flat = x.array.reshape(-1)
+    xp = x.backend.xp
+    idx = (xp.argmax(flat) if largest else xp.argmin(flat)).astype(np.int64)
+    shape = (1,) * x.ndim if keepdim else ()
+    return Tensor(x.backend.asarray(idx).reshape(shape), x.device)
+
+
 def argmax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The index of the first maximum (of the flattened tensor when ``dim`` is None, as
     int64), as ``torch.argmax``; no gradient.
@@ -304,14 +317,7 @@ def argmax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     >>> gs.tensor([[1.0, 5.0], [7.0, 2.0]]).argmax(dim=1).tolist()
     [1, 0]
     """
-    if dim is None:
-        _dense("argmax", x, "biuf")
-        if x.numel() == 0:
-            raise RuntimeError("argmax: the input has no elements")
-        idx = x.backend.xp.argmax(x.array.reshape(-1)).astype(np.int64)
-        shape = (1,) * x.ndim if keepdim else ()
-        return Tensor(x.backend.asarray(idx).reshape(shape), x.device)
-    return max(x, dim, keepdim).indices
+    return _arg("argmax", x, dim, keepdim, True)
 
 
 def argmin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -323,14 +329,7 @@ def argmin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     >>> gs.tensor([3.0, 1.0, 2.0]).argmin().item()
     1
     """
-    if dim is None:
-        _dense("argmin", x, "biuf")
-        if x.numel() == 0:
-            raise RuntimeError("argmin: the input has no elements")
-        idx = x.backend.xp.argmin(x.array.reshape(-1)).astype(np.int64)
-        shape = (1,) * x.ndim if keepdim else ()
-        return Tensor(x.backend.asarray(idx).reshape(shape), x.device)
-    return min(x, dim, keepdim).indices
+    return _arg("argmin", x, dim, keepdim, False)
 
 
 def _count(x: Tensor, dims: Optional[Tuple[int, ...]]) -> int:
