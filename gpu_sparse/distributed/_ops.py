@@ -119,7 +119,7 @@ def _t_dense_mm_grad_w(xs: List[Any], gs: List[Any], bounds: Tuple[int, ...], m:
 
 _LOCAL: Dict[str, Callable[..., Tensor]] = {
     "add": elementwise.add, "sub": elementwise.sub, "mul": elementwise.mul,
-    "relu": elementwise.relu, "sum": reductions.sum,
+    "relu": elementwise.relu, "sum": reductions.sum, "neg": elementwise.neg,
 }
 
 
@@ -616,6 +616,32 @@ def _relu_grad(c: DistCtx, g: DT) -> DT:
     return x._like(g._runner.map(_t_local_grad, args, g.owners()))
 
 
+def neg(x: DT) -> DT:
+    """``-x`` block by block with the local ``neg`` (the same bits, NaN's sign included).
+    Differentiable: ``-G``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpu_sparse import distributed as gd
+    >>> (-gd.from_numpy(np.array([[1.0], [-2.0]]), n_blocks=2)).compute().tolist()
+    [[-1.0], [2.0]]
+    """
+    if x.layout is not Layout.strided:
+        raise TypeError(f"neg: input is sparse ({x.layout.value}); apply it to the dense "
+                        f"result")
+    blocks = x._runner.map(_t_local, [("neg", x.device, x._blocks[k])
+                                      for k in range(x.n_blocks)], x.owners())
+    return _record("neg", x._like(blocks), [("input", x)], {"input": x},
+                   {"input": _neg_grad})
+
+
+def _neg_grad(c: DistCtx, g: DT) -> DT:
+    x = c.input
+    args = [("neg", g.device, 0, g._blocks[k], x._blocks[k]) for k in range(x.n_blocks)]
+    return x._like(g._runner.map(_t_local_grad, args, g.owners()))
+
+
 def total(x: DT, dim: Any = None, keepdim: bool = False) -> Tensor:
     """The sum of all elements as a local 0-d Tensor, computed on the owner of block 0 on
     the assembled matrix (the same pairwise summation as on one device); the
@@ -737,10 +763,6 @@ def _rmul(a: DT, b: Any) -> DT:
     return binary("mul", b, a)
 
 
-def _neg(a: DT) -> DT:
-    return binary("mul", a, -1.0)
-
-
 DT.__gpu_sparse_function__ = _dispatch
 DT.__matmul__ = _matmul
 DT.__rmatmul__ = _rmatmul
@@ -750,7 +772,7 @@ DT.__sub__ = _sub
 DT.__rsub__ = _rsub
 DT.__mul__ = _mul
 DT.__rmul__ = _rmul
-DT.__neg__ = _neg
+DT.__neg__ = neg
 DT.relu = relu
 DT.sum = total
 

@@ -427,3 +427,16 @@ def test_review_fixes(device):
         first += 1  # a write into one leaf's gradient reaches no one else's
     np.testing.assert_array_equal(Q.grad.compute().numpy(), np.ones((4, 2)))
     np.testing.assert_array_equal(G.compute().numpy(), np.ones((4, 2)))
+
+
+def test_neg_is_the_local_neg(device):
+    """-x runs the local neg on each block: the same bits, the sign of a NaN included."""
+    a = np.array([[1.0, np.nan], [-2.0, 3.0], [0.0, -0.0]])
+    x = gd.from_numpy(a, n_blocks=2, device=device).requires_grad_()
+    y = -x
+    local = (-gs.tensor(a, device=device)).numpy()
+    got = y.compute().numpy()
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(local))
+    np.testing.assert_array_equal(got, local)
+    (y * 2).backward(np.ones((3, 2)))
+    np.testing.assert_array_equal(x.grad.compute().numpy(), -2 * np.ones((3, 2)))
