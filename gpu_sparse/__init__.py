@@ -16,7 +16,8 @@ from . import autograd, datasets, nn, optim, sparse
 from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_default_device, set_default_device
 from .core.tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
-from .ops import (Generator, abs, addmm, amax, amin, arange, cat, clamp, clone, exp, eye,
+from .ops import (Generator, abs, addmm, all, amax, amin, any, arange, argmax, argmin, cat,
+                  clamp, clone, exp, eye,
                   flatten, from_dlpack, from_scipy, full, log, log_softmax, manual_seed,
                   matmul, max, mean, min, mm, neg, ones, ones_like, permute, pow, rand,
                   randn, relu, reshape, sigmoid, softmax, sparse_coo_tensor,
@@ -33,7 +34,8 @@ __all__ = [
     "manual_seed", "Generator",
     "addmm", "mm", "matmul", "sparse", "autograd", "datasets", "nn", "optim",
     "relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "pow", "clamp", "where",
-    "sum", "mean", "max", "min", "amax", "amin", "softmax", "log_softmax",
+    "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any",
+    "softmax", "log_softmax",
     "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat", "stack",
     "clone",
     "no_grad", "enable_grad", "is_grad_enabled", "GradcheckError",

@@ -8,6 +8,7 @@ Each step bumps the parameter's version counter, as any in-place method does.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Dict, Iterable, List, Tuple
 
 import numpy as np
@@ -36,6 +37,13 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Tensor], lr: float, name: str):
+        if isinstance(params, Tensor) or not hasattr(params, "__iter__"):
+            raise TypeError(f"{name}: params must be an iterable of Tensors (a list, say), "
+                            f"got {type(params).__name__}")
+        for arg, value in (("lr", lr),):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(f"{name}: {arg} must be a real number, got "
+                                f"{type(value).__name__}")
         self.params: List[Tensor] = list(params)
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
@@ -85,6 +93,10 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, "SGD")
+        for arg, value in (("momentum", momentum), ("weight_decay", weight_decay)):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(f"SGD: {arg} must be a real number, got "
+                                f"{type(value).__name__}")
         if momentum < 0 or weight_decay < 0:
             raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got "
                              f"{momentum} and {weight_decay}")
@@ -125,6 +137,11 @@ class Adam(Optimizer):
                  betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, lr, "Adam")
+        for arg, value in (("eps", eps), ("weight_decay", weight_decay),
+                           ("betas[0]", betas[0]), ("betas[1]", betas[1])):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(f"Adam: {arg} must be a real number, got "
+                                f"{type(value).__name__}")
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1) or eps < 0 or weight_decay < 0:
             raise ValueError(f"Adam: need 0 <= betas < 1, eps >= 0 and weight_decay >= 0, "

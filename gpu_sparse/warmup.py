@@ -50,10 +50,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (RuntimeError, ValueError, TypeError) as e:
         print(e)
         return 2
+    layouts = [s.strip() for s in args.layouts.split(",")]
+    dtypes = [s.strip() for s in args.dtypes.split(",")]
+    bad = [s for s in layouts if s not in ("coo", "csr")]
+    if bad:
+        print(f"warmup: --layouts takes coo and csr, got {', '.join(bad)}")
+        return 2
+    supported = {np.dtype(d) for d in gs.backend.get_backend(device).supported_dtypes}
+    for d in dtypes:
+        try:
+            ok = np.dtype(d) in supported
+        except TypeError:
+            ok = False
+        if not ok:
+            names = ", ".join(sorted(str(t) for t in supported))
+            print(f"warmup: --dtypes: {d!r} is not one the {device} backend computes with "
+                  f"({names})")
+            return 2
     total = 0.0
-    for dtype in args.dtypes.split(","):
-        for layout in args.layouts.split(","):
-            seconds = warm(dtype.strip(), layout.strip(), device)
+    for dtype in dtypes:
+        for layout in layouts:
+            seconds = warm(dtype, layout, device)
             total += seconds
             print(f"{device} {dtype} {layout}: {seconds:.2f} s")
     print(f"{device} total: {total:.2f} s")

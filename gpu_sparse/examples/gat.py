@@ -127,10 +127,11 @@ def train_gat(graph: gs.datasets.Graph, seed: int = 0, epochs: int = 300,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m gpu_sparse.examples.gat",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: auto)")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--seeds", type=int, default=3, help="training runs (default 3)")
+    ap.add_argument("--epochs", type=int, default=300, help="epochs per run (default 300)")
     args = ap.parse_args(argv)
     try:
         device = gs.backend.canonical_device(args.device, "gat")
@@ -140,7 +141,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     graph = gs.datasets.load_cora(device=device)
     runs = [train_gat(graph, seed, epochs=args.epochs) for seed in range(args.seeds)]
     accs = [r["test_accuracy"] for r in runs]
-    print(f"GAT on Cora ({device}, {args.seeds} seeds, {args.epochs} epochs): test accuracy "
+    seeds = f"{args.seeds} seed" + ("s" if args.seeds != 1 else "")
+    print(f"GAT on Cora ({device}, {seeds}, {args.epochs} epochs): test accuracy "
           f"{100 * np.mean(accs):.1f} % (range {100 * min(accs):.1f}-{100 * max(accs):.1f} %; "
           f"the paper: {100 * PAPER_ACCURACY:.1f} %), "
           f"{1000 * np.mean([r['seconds_per_epoch'] for r in runs]):.1f} ms per epoch")

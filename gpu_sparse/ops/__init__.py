@@ -11,7 +11,8 @@ from .elementwise import (abs, add, clamp, conj, div, elu, eq, exp, ge, gt, le, 
                           log, lt, mul, ne, neg, pow, relu, sigmoid, sqrt, sub, tanh, where)
 from .nn import nll_loss
 from .products import addmm, matmul, mm, sampled_addmm, sparse_addmm, sparse_mm
-from .reductions import amax, amin, log_softmax, max, mean, min, softmax, sum
+from .reductions import (all, amax, amin, any, argmax, argmin, log_softmax, max, mean, min,
+                         softmax, sum)
 from .shape import (cat, clone, flatten, getitem, permute, reshape, squeeze, stack, to,
                     transpose, unsqueeze)
 from .sparse_reductions import log_softmax as sparse_log_softmax
@@ -29,7 +30,8 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "conj", "exp", "log", "sqrt",
     "relu", "leaky_relu", "elu", "sigmoid", "tanh", "clamp", "where",
     "eq", "ne", "lt", "le", "gt", "ge",
-    "sum", "mean", "max", "min", "amax", "amin", "softmax", "log_softmax", "nll_loss",
+    "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any",
+    "softmax", "log_softmax", "nll_loss",
     "getitem", "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat",
     "stack", "clone", "to",
     "sparse_sum", "sparse_softmax", "sparse_log_softmax",

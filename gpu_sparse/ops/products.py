@@ -262,9 +262,10 @@ def mm(mat1: Tensor, mat2: Tensor) -> Tensor:
     if mat1.layout is not Layout.strided:
         return sparse_mm(mat1, mat2)
     if mat2.layout is not Layout.strided:
-        raise ValueError("mm: dense @ sparse is not supported; mat2 has layout "
-                         f"{mat2.layout.value} (compute (mat2ᵀ @ mat1ᵀ)ᵀ with a sparse "
-                         "transpose instead)")
+        raise ValueError("mm: dense @ sparse is not supported yet; mat2 has layout "
+                         f"{mat2.layout.value}: compute (mat2ᵀ @ mat1ᵀ)ᵀ, building mat2ᵀ as "
+                         "sparse_coo_tensor(mat2.indices()[[1, 0]], mat2.values(), "
+                         "mat2.shape[::-1]) (COO)")
     return _addmm("mm", None, mat1, mat2, 0.0, 1.0, sparse_only=False)
 
 

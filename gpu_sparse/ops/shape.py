@@ -371,7 +371,7 @@ def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, str) and (a.startswith("cuda") or a == "cpu"):
+        elif isinstance(a, str) and a.startswith(("cuda", "cpu")):
             device = a
         elif type(a).__name__ == "device":  # a torch.device
             device = str(a)
