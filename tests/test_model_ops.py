@@ -501,3 +501,33 @@ def test_review_edges(device):
         gs.tensor([True], device=device) - gs.tensor([False], device=device)
     with pytest.raises(ValueError, match="arange: the step"):
         gs.arange(5, 0)
+
+
+def test_setitem(device, rng):
+    """x[key] = value in place: values as NumPy's, the version bumped (so a saved input
+    changed this way makes backward raise), refused on tensors that require grad outside
+    no_grad and on index views."""
+    A = randn(rng, (4, 3), np.float64)
+    x = gs.tensor(A, device=device)
+    want = A.copy()
+    for key, value in [((0, slice(1, None)), 5.0), (1, np.array([1.0, 2.0, 3.0])),
+                       (A > 1, -1.0), (([3, 3], [0, 2]), 7.0)]:
+        v = gs.tensor(value, device=device) if isinstance(value, np.ndarray) else value
+        x[key] = v
+        want[key] = value
+    np.testing.assert_array_equal(host(x), want)
+    w = gs.tensor(A, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="__setitem__: a tensor that requires grad"):
+        w[0] = 1.0
+    b = gs.tensor(A, device=device)
+    out = (w * b).sum()
+    b[0, 0] = 3.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()
+    s = gs.sparse_coo_tensor([[0], [0]], [1.0], (1, 1), device=device)
+    with pytest.raises(RuntimeError, match="__setitem__: this tensor views the index"):
+        s.indices()[0, 0] = 1
+    with pytest.raises(ValueError, match="__setitem__: cannot assign"):
+        x[0] = gs.ones(5, dtype="float64", device=device)
+    with pytest.raises(IndexError, match="index out of range"):
+        x[[9]] = 1.0

@@ -759,6 +759,7 @@ class Tensor:
     log_softmax: ClassVar[Callable[[Tensor, int], Tensor]]
     # shape and selection (gpu_sparse.ops.shape)
     __getitem__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __setitem__: ClassVar[Callable[[Tensor, Any, Any], None]]
     __iter__: ClassVar[Callable[[Tensor], Any]]
     reshape: ClassVar[Callable[..., Tensor]]
     flatten: ClassVar[Callable[..., Tensor]]

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import canonical_device
 from ..core import validate
+from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from .derivatives import (CastCtx, CatCtx, CloneCtx, IndexCtx, PermuteCtx, ReshapeCtx,
                           record)
@@ -118,6 +119,47 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         arr = arr.copy()
     return record("index", Tensor(arr, x.device), [("input", x)],
                   IndexCtx(x.array.shape, items, advanced))
+
+
+def setitem(x: Tensor, key: Any, value: Any) -> None:
+    """``x[key] = value`` in place for a dense tensor (the keys of :func:`getitem`;
+    ``value`` a number or a dense tensor that broadcasts to ``x[key]``), bumping ``x``'s
+    version as the other in-place updates do. Outside the graph: RuntimeError on a tensor
+    that requires grad unless inside ``no_grad()``, and on the read-only index views of a
+    sparse pattern. With repeated indices the last write wins, as in NumPy.
+
+    Examples
+    --------
+    >>> import gpu_sparse as gs
+    >>> x = gs.zeros(2, 3)
+    >>> x[0, 1:] = 5.0
+    >>> x[1] = gs.tensor([1.0, 2.0, 3.0])
+    >>> x.tolist()
+    [[0.0, 5.0, 5.0], [1.0, 2.0, 3.0]]
+    """
+    fn = "__setitem__"
+    _dense_input(fn, x)
+    if x.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{fn}: a tensor that requires grad is changed in place; wrap "
+                           "the update in gpu_sparse.no_grad()")
+    if x.version_counter.read_only:
+        raise RuntimeError(f"{fn}: this tensor views the index array of a sparse pattern, "
+                           "and patterns are immutable; build a new tensor instead")
+    items, _ = _key_items(x, key)
+    if isinstance(value, Tensor):
+        if value.pattern is not None:
+            raise TypeError(f"{fn}: value is sparse ({value.layout.value}); assign "
+                            "to_dense() or values()")
+        validate.same_device(fn, input=x, value=value)
+        val: Any = value.array
+    else:
+        val = validate.scalar(fn, "value", value, x.dtype)
+    try:
+        x.array[items] = val
+    except (TypeError, ValueError) as e:  # shapes that do not broadcast, lossy casts
+        raise type(e)(f"{fn}: cannot assign value ({getattr(value, 'shape', ())}) to "
+                      f"input[key] of this {x.dtype} tensor of shape {x.shape}: {e}") from None
+    x.version_counter.bump()
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
@@ -436,6 +478,7 @@ def _iter(x: Tensor) -> Iterator[Tensor]:
 
 
 Tensor.__getitem__ = getitem
+Tensor.__setitem__ = setitem
 Tensor.__iter__ = _iter
 Tensor.reshape = reshape
 Tensor.flatten = flatten
