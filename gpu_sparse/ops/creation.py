@@ -58,12 +58,6 @@ def manual_seed(seed: int) -> Generator:
     return _default.manual_seed(seed)
 
 
-def default_generator() -> np.random.Generator:
-    """The NumPy generator :func:`manual_seed` seeds (used when no ``generator`` is
-    given)."""
-    return _default.rng
-
-
 def generator_arg(fn: str, generator: Any) -> np.random.Generator:
     """The NumPy generator behind ``generator`` (the default one for None)."""
     if generator is None:

@@ -878,7 +878,8 @@ def segment_sum(s: Tensor, w: Array, dim: int) -> Array:
     xp = s.backend.xp
     if dim == 1:
         return pattern.spmm(w, xp.ones((n, 1), dtype=w.dtype)).reshape(m)
-    return pattern.spmm_h(w, xp.ones((m, 1), dtype=w.dtype)).reshape(n)  # real values
+    # (conj S)ᴴ = Sᵀ: the column sums, complex values included
+    return pattern.spmm_h(conj_array(w), xp.ones((m, 1), dtype=w.dtype)).reshape(n)
 
 
 def segment_softmax(s: Tensor, dim: int, log: bool) -> Array:
@@ -912,12 +913,6 @@ def scattered(like: Tensor, rows: Array, cols: Array, value: Array) -> Array:
     out = like.backend.xp.zeros(like.array.shape, dtype=like.dtype)
     out[rows, cols] += value  # (i, target_i) pairs are distinct: one per row
     return out
-
-
-def filled(like: Tensor, scalar_arr: Array) -> Array:
-    """An array shaped like ``like``'s array, every element the 0-d ``scalar_arr``."""
-    xp = like.backend.xp
-    return xp.zeros(like.array.shape, dtype=like.dtype) + scalar_arr.reshape(())
 
 
 def SpMM(s: Tensor, b: Array, alpha: Scalar = 1) -> Array:

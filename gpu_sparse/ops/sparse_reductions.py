@@ -15,8 +15,8 @@ from typing import Any
 from ..core import validate
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Layout, Tensor, sparse_pattern
-from ..formats import conj as conj_array
-from .derivatives import SparseSoftmaxCtx, SparseSumCtx, record, segment_softmax
+from .derivatives import (SparseSoftmaxCtx, SparseSumCtx, record, segment_softmax,
+                          segment_sum)
 from .reductions import dim_arg, dims_arg
 from .reductions import sum as sum_all
 from .structure import coalesce, to_sparse_coo, to_sparse_csr
@@ -57,15 +57,8 @@ def sum(s: Tensor, dim: Any = None) -> Tensor:
         return sum_all(s)
     pattern.prove(fn, "input")
     d = dims[0]
-    m, n = pattern.shape
-    xp = s.backend.xp
-    if d == 1:
-        out = pattern.spmm(s.array, xp.ones((n, 1), dtype=s.dtype)).reshape(m)
-    else:
-        # (conj S)ᴴ = Sᵀ: the column sums
-        out = pattern.spmm_h(conj_array(s.array), xp.ones((m, 1), dtype=s.dtype)).reshape(n)
-    return record("sparse_sum", Tensor(xp.ascontiguousarray(out), s.device),
-                  [("input", s)], SparseSumCtx(s, d))
+    out = s.backend.xp.ascontiguousarray(segment_sum(s, s.array, d))
+    return record("sparse_sum", Tensor(out, s.device), [("input", s)], SparseSumCtx(s, d))
 
 
 def _softmax(fn: str, s: Tensor, dim: Any, log: bool) -> Tensor:
