@@ -601,19 +601,7 @@ def relu(x: DT) -> DT:
     >>> gd.from_numpy(np.array([[-1.0, 2.0], [3.0, -4.0]]), n_blocks=2).relu().compute().tolist()
     [[0.0, 2.0], [3.0, 0.0]]
     """
-    if x.layout is not Layout.strided:
-        raise TypeError(f"relu: input is sparse ({x.layout.value}); apply it to the dense "
-                        f"result")
-    blocks = x._runner.map(_t_local, [("relu", x.device, x._blocks[k])
-                                      for k in range(x.n_blocks)], x.owners())
-    return _record("relu", x._like(blocks), [("input", x)], {"input": x},
-                   {"input": _relu_grad})
-
-
-def _relu_grad(c: DistCtx, g: DT) -> DT:
-    x = c.input
-    args = [("relu", g.device, 0, g._blocks[k], x._blocks[k]) for k in range(x.n_blocks)]
-    return x._like(g._runner.map(_t_local_grad, args, g.owners()))
+    return _blockwise("relu", x)
 
 
 def neg(x: DT) -> DT:
@@ -627,19 +615,24 @@ def neg(x: DT) -> DT:
     >>> (-gd.from_numpy(np.array([[1.0], [-2.0]]), n_blocks=2)).compute().tolist()
     [[-1.0], [2.0]]
     """
+    return _blockwise("neg", x)
+
+
+def _blockwise(op: str, x: DT) -> DT:
+    """The local one-input ``op`` on each dense block, on its owner; its gradient by the
+    local op's own autograd, block by block."""
     if x.layout is not Layout.strided:
-        raise TypeError(f"neg: input is sparse ({x.layout.value}); apply it to the dense "
+        raise TypeError(f"{op}: input is sparse ({x.layout.value}); apply it to the dense "
                         f"result")
-    blocks = x._runner.map(_t_local, [("neg", x.device, x._blocks[k])
+    blocks = x._runner.map(_t_local, [(op, x.device, x._blocks[k])
                                       for k in range(x.n_blocks)], x.owners())
-    return _record("neg", x._like(blocks), [("input", x)], {"input": x},
-                   {"input": _neg_grad})
 
+    def grad(c: DistCtx, g: DT) -> DT:
+        args = [(op, g.device, 0, g._blocks[k], c.input._blocks[k])
+                for k in range(c.input.n_blocks)]
+        return c.input._like(g._runner.map(_t_local_grad, args, g.owners()))
 
-def _neg_grad(c: DistCtx, g: DT) -> DT:
-    x = c.input
-    args = [("neg", g.device, 0, g._blocks[k], x._blocks[k]) for k in range(x.n_blocks)]
-    return x._like(g._runner.map(_t_local_grad, args, g.owners()))
+    return _record(op, x._like(blocks), [("input", x)], {"input": x}, {"input": grad})
 
 
 def total(x: DT, dim: Any = None, keepdim: bool = False) -> Tensor:

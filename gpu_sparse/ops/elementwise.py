@@ -566,17 +566,23 @@ def _or(a: Tensor, b: Any) -> Tensor:
 
 
 # ---- in-place updates (outside the graph) -------------------------------------------
-def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
-    if not isinstance(other, (Tensor, numbers.Number)) and not (
-            isinstance(other, np.ndarray) and other.ndim == 0):
-        raise TypeError(f"{fn}: other must be a Tensor or a number, got "
-                        f"{type(other).__name__}")
+def check_writable(fn: str, t: Tensor) -> None:
+    """RuntimeError unless ``t`` may change in place: not while it requires grad with
+    grad mode on, never for the read-only index views of a sparse pattern."""
     if t.requires_grad and is_grad_enabled():
         raise RuntimeError(f"{fn}: a tensor that requires grad is used in an in-place "
                            "operation; wrap the update in gpu_sparse.no_grad()")
     if t.version_counter.read_only:
         raise RuntimeError(f"{fn}: this tensor views the index array of a sparse pattern, "
                            "and patterns are immutable; build a new tensor instead")
+
+
+def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
+    if not isinstance(other, (Tensor, numbers.Number)) and not (
+            isinstance(other, np.ndarray) and other.ndim == 0):
+        raise TypeError(f"{fn}: other must be a Tensor or a number, got "
+                        f"{type(other).__name__}")
+    check_writable(fn, t)
     arr = t.array
     val: Any = other
     if isinstance(other, Tensor):

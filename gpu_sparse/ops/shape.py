@@ -13,10 +13,10 @@ import numpy as np
 
 from ..backend import canonical_device
 from ..core import validate
-from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from .derivatives import (CastCtx, CatCtx, CloneCtx, IndexCtx, PermuteCtx, ReshapeCtx,
                           record)
+from .elementwise import check_writable
 from .reductions import dim_arg
 from .structure import to_device
 
@@ -139,12 +139,7 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     """
     fn = "__setitem__"
     _dense_input(fn, x)
-    if x.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"{fn}: a tensor that requires grad is changed in place; wrap "
-                           "the update in gpu_sparse.no_grad()")
-    if x.version_counter.read_only:
-        raise RuntimeError(f"{fn}: this tensor views the index array of a sparse pattern, "
-                           "and patterns are immutable; build a new tensor instead")
+    check_writable(fn, x)
     items, _ = _key_items(x, key)
     if isinstance(value, Tensor):
         if value.pattern is not None:
