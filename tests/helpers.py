@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 import gpu_sparse as gs
@@ -82,6 +84,11 @@ def host(t):
     return np.array(arr.get() if hasattr(arr, "get") else arr)
 
 
+def host_array(a):
+    """A host NumPy copy of a NumPy or CuPy array (``np.asarray`` refuses device arrays)."""
+    return np.array(a.get() if hasattr(a, "get") else a)
+
+
 def assert_on(t, device):
     """The result really came from the backend asked for (no silent NumPy fallback)."""
     assert t.device == device or t.device.startswith(device + ":"), (t.device, device)
@@ -93,3 +100,11 @@ def assert_on(t, device):
 def assert_close(actual, expected, dtype, scale=1.0):
     rtol, atol = TOL[np.dtype(dtype)]
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol * max(scale, 1.0))
+
+
+def cpu_only_env(**extra):
+    """The environment for a child process that must see no CUDA device: this one's,
+    without the CuPy stand-in switch (``GPU_SPARSE_CUDA_STANDIN``)."""
+    env = {k: v for k, v in os.environ.items() if k != "GPU_SPARSE_CUDA_STANDIN"}
+    env.update(extra)
+    return env

@@ -3,7 +3,6 @@ layouts, conjugation by the caller, the hand-written merge sort of coalescing, a
 specialization per dtype for the products whatever arrays the callers pass."""
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import gpu_sparse as gs
 from cpu_backend import BACKEND
 from cpu_backend import _kernels as kernels
 
-from .helpers import DTYPE_IDS, DTYPES, TOL, randn
+from .helpers import DTYPE_IDS, DTYPES, TOL, cpu_only_env, randn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -129,7 +128,7 @@ def test_one_compiled_product_per_dtype_for_both_layouts():
     """float32 COO and CSR, forward, backward and sampled_addmm, with writable and
     read-only operands: one SpMM and one SDDMM specialization (a fresh process, so that
     other tests' dtypes do not count)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = cpu_only_env(PYTHONPATH=str(ROOT))
     res = subprocess.run([sys.executable, "-c", _SIGNATURES], capture_output=True,
                          text=True, env=env, cwd=ROOT, timeout=600, check=False)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -74,18 +74,18 @@ def test_bad_arguments(device):
     assert host(w).tolist() == [1.0]
 
 
-def test_same_steps_as_torch(rng):
+def test_same_steps_as_torch(device, rng):
     torch = pytest.importorskip("torch")
     W0 = randn(rng, (5, 4), np.float64)
     X = randn(rng, (4, 3), np.float64)
-    w = gs.tensor(W0, device="cpu", requires_grad=True)
+    w = gs.tensor(W0, device=device, requires_grad=True)
     tw = torch.tensor(W0, requires_grad=True)
     ours = gs.optim.Adam([w], lr=0.05, betas=(0.8, 0.99), weight_decay=0.1)
     theirs = torch.optim.Adam([tw], lr=0.05, betas=(0.8, 0.99), weight_decay=0.1)
     for _ in range(3):
         ours.zero_grad()
         theirs.zero_grad()
-        _loss(w, gs.tensor(X)).backward()
+        _loss(w, gs.tensor(X, device=device)).backward()
         ((tw @ torch.tensor(X)) ** 2).sum().backward()
         ours.step()
         theirs.step()

@@ -320,7 +320,7 @@ def test_numpy_protocol(device):
     out = np.float64(2.0) * t  # operators stay Tensor methods (differentiable)
     assert isinstance(out, gs.Tensor) and out.tolist() == [2.0, 4.0]
     with pytest.raises(RuntimeError, match="requires grad"):
-        np.asarray(gs.tensor([1.0], requires_grad=True))
+        np.asarray(gs.tensor([1.0], device="cpu", requires_grad=True))
     with pytest.raises(TypeError, match="add: input must be a Tensor or a number"):
         np.ones(2) + t
 

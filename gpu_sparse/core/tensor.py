@@ -33,6 +33,13 @@ def is_inexact(dtype: Any) -> bool:
     return dt.kind in "fc" or dt.name == "bfloat16"
 
 
+def is_numeric(dtype: Any) -> bool:
+    """Bool, integer, floating point or complex: what a tensor holds (bfloat16, whose
+    ml_dtypes kind is 'V', included)."""
+    dt = np.dtype(dtype)
+    return dt.kind in "biufc" or dt.name == "bfloat16"
+
+
 class Tensor:
     """A dense (strided) or sparse (COO, CSR) matrix with autograd support.
 

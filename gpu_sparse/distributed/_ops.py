@@ -689,6 +689,16 @@ def _bound(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Dict[str
     return dict(call.arguments)
 
 
+def _one_device(fn: str, args: Dict[str, Any]) -> None:
+    """RuntimeError here, naming the operands, when tensors of one call live on different
+    devices (not later, inside a worker's task)."""
+    seen = [(k, v.device) for k, v in args.items() if isinstance(v, (DT, Tensor))]
+    for k, dev in seen[1:]:
+        if dev != seen[0][1]:
+            raise RuntimeError(f"{fn}: expected all tensors on one device, but "
+                               f"{seen[0][0]} is on {seen[0][1]} and {k} is on {dev}")
+
+
 def _dispatch(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
     names = {products.sparse_addmm: "addmm", products.addmm: "addmm",
              products.sparse_mm: "mm", products.mm: "mm", products.matmul: "matmul",
@@ -699,6 +709,7 @@ def _dispatch(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
         raise TypeError(f"{getattr(public, '__name__', public)}: DistributedTensor operands "
                         f"are not supported here")
     a = _bound(public, args, kwargs)
+    _one_device(getattr(public, "__name__", str(public)), a)
     if public in (elementwise.add, elementwise.sub, elementwise.mul):
         return binary(public.__name__, a["a"], a["b"])
     if public is elementwise.relu:

@@ -19,7 +19,7 @@ import dask.array as da
 import numpy as np
 from distributed import Future
 
-from ..backend import Array, get_backend
+from ..backend import Array, canonical_device, device_of_array, get_backend
 from ..core import engine
 from ..core.tensor import Tensor, is_inexact
 from ..formats import Layout
@@ -138,7 +138,7 @@ class DistributedTensor:
         --------
         >>> import numpy as np
         >>> from gpu_sparse import distributed as gd
-        >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).device
+        >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2, device="cpu").device
         'cpu'
         """
         return self._device
@@ -822,9 +822,11 @@ def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = 
 
 
 def from_scipy(m: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None,
-               col_bounds: Any = None, dtype: Any = None) -> DistributedTensor:
+               col_bounds: Any = None, dtype: Any = None, device: Any = None
+               ) -> DistributedTensor:
     """A SciPy or cupyx sparse matrix in row blocks (CSR stays CSR, anything else COO in
-    the matrix's entry order); see :func:`from_tensor` for the arguments.
+    the matrix's entry order); see :func:`from_tensor` for the arguments and
+    :func:`gpu_sparse.from_scipy` for ``device`` (a SciPy matrix: the default device).
 
     Examples
     --------
@@ -835,8 +837,8 @@ def from_scipy(m: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None
     >>> s.layout, s.row_bounds
     (gpu_sparse.sparse_csr, (0, 2, 4, 6))
     """
-    return from_tensor(creation.from_scipy(m, dtype=dtype), n_blocks=n_blocks,
-                       row_bounds=row_bounds, col_bounds=col_bounds)
+    return from_tensor(creation.from_scipy(m, dtype=dtype, device=device),
+                       n_blocks=n_blocks, row_bounds=row_bounds, col_bounds=col_bounds)
 
 
 def from_numpy(a: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None,
@@ -881,7 +883,9 @@ def from_dask(x: Any, *, device: Any = None, col_bounds: Any = None) -> Distribu
     bounds = tuple(int(b) for b in np.concatenate([[0], np.cumsum(x.chunks[0])]))
     sparse = type(getattr(x, "_meta", None)).__module__.startswith(
         ("scipy.sparse", "cupyx.scipy.sparse"))
-    dev = "cpu" if device is None else str(device)
+    # where the chunks are (their meta array tells), unless device= says otherwise
+    dev = canonical_device(device if device is not None else
+                           (device_of_array(getattr(x, "_meta", None)) or "cpu"), fn)
     parts = [d for (d,) in x.to_delayed()]
     owners = [runner.owner(b, len(parts)) for b in range(len(parts))]
     blocks: List[Any]
@@ -913,12 +917,13 @@ def _t_as_block(x: Any, device: Optional[str]) -> Any:
     2-D array, sparse matrix or Tensor comes back as a string describing it (the
     constructor raises with the block's index)."""
     try:
+        # by default a block stays where it is: host data (NumPy, SciPy) on the CPU
         if isinstance(x, Tensor):
             t = x.detach()
         elif type(x).__module__.startswith(("scipy.sparse", "cupyx.scipy.sparse")):
-            t = creation.from_scipy(x)
+            t = creation.from_scipy(x, device=device_of_array(x.data) or "cpu")
         else:
-            t = creation.tensor(x)
+            t = creation.tensor(x, device=device_of_array(x) or "cpu")
         if device is not None:
             t = t.to(device)
     except Exception as e:  # reported by the constructor, naming the block
@@ -1020,7 +1025,7 @@ def from_futures(blocks: Sequence[Any], *, col_bounds: Any = None,
     runner = Runner(current_client())
     nb = len(blocks)
     owners = [runner.owner(b, nb) for b in range(nb)]
-    dev = None if device is None else str(device)
+    dev = None if device is None else canonical_device(device, fn)
     handles: List[Any] = []
     for b, x in enumerate(blocks):
         if _is_future(x):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import Array, canonical_device, device_of_array, get_backend
 from ..core import validate
-from ..core.tensor import Tensor, index_source
+from ..core.tensor import Tensor, index_source, is_numeric
 from ..formats import COOPattern, CSRPattern, Layout, Pattern, coo, csr
 from .derivatives import ConstructorCtx, record
 from .structure import to_dense
@@ -93,16 +93,18 @@ def _to_backend_array(fn: str, name: str, data: Any, dtype: Any, device: Optiona
                         f"an array), got {type(data).__name__}")
     dtype = validate.dtype_arg(fn, dtype)
     _cast(fn, name, data.array if isinstance(data, Tensor) else data, dtype)
-    if isinstance(data, Tensor):
+    if isinstance(data, Tensor):  # a Tensor keeps its device unless device= says otherwise
+        src = data.device
         data = to_dense(data.detach()).array
-    src = device_of_array(data)
+    else:
+        src = device_of_array(data)
     dev = canonical_device(device if device is not None else src, fn)
     try:
         arr = get_backend(dev).asarray(data, dtype=_infer_dtype(data, dtype))
     except (TypeError, ValueError) as e:
         raise TypeError(f"{fn}: cannot convert {name} of type {type(data).__name__} to "
                         f"an array: {e}") from None
-    if arr.dtype.kind not in "biufc":
+    if not is_numeric(arr.dtype):
         raise TypeError(f"{fn}: {name} must be numeric (bool, integer, floating point or "
                         f"complex), got dtype {arr.dtype}")
     return dev, arr
@@ -332,32 +334,38 @@ def _shared_pattern(first: Any, second: Any, dev: str, size: Any, claims_coalesc
     return pattern
 
 
-def from_scipy(m: Any, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def from_scipy(m: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
     """A COO or CSR tensor from a ``scipy.sparse`` or ``cupyx.scipy.sparse`` matrix.
 
-    CSR input gives CSR, everything else COO (via ``tocoo()``); CuPy matrices give tensors
-    on their GPU. The arrays are copied; ``dtype`` casts the values (an integer adjacency
-    matrix from networkx, say, to float32).
+    CSR input gives CSR, everything else COO (via ``tocoo()``). ``device`` as for
+    :func:`tensor`: by default a cupyx matrix stays on its GPU and a SciPy matrix (host
+    data, as a NumPy array) goes to the default device. The arrays are copied; ``dtype``
+    casts the values (an integer adjacency matrix from networkx, say, to float32).
 
     Examples
     --------
     >>> import scipy.sparse as sp, gpu_sparse as gs
-    >>> t = gs.from_scipy(sp.random(4, 5, density=0.5, format="csr", random_state=0))
-    >>> t.layout
-    gpu_sparse.sparse_csr
+    >>> t = gs.from_scipy(sp.random(4, 5, density=0.5, format="csr", random_state=0),
+    ...                   device="cpu")
+    >>> t.layout, t.device
+    (gpu_sparse.sparse_csr, 'cpu')
     """
     mod = type(m).__module__
     if not mod.startswith(("scipy.sparse", "cupyx.scipy.sparse")):
         raise TypeError(f"from_scipy: m must be a scipy.sparse or cupyx.scipy.sparse "
                         f"matrix, got {type(m).__name__}")
-    on_gpu = mod.startswith("cupyx")
-    device = f"cuda:{m.data.device.id}" if on_gpu else "cpu"
+    if device is None:
+        device = f"cuda:{m.data.device.id}" if mod.startswith("cupyx") else None
+    device = canonical_device(device, "from_scipy")
+    if device == "cpu" and mod.startswith("cupyx"):
+        m = m.get()  # to SciPy: one copy to the host
     fmt = m.format
     if fmt == "csr":
         return sparse_csr_tensor(m.indptr, m.indices, m.data, m.shape, device=device,
                                  dtype=dtype, requires_grad=requires_grad)
     c = m.tocoo()
-    xp = get_backend(canonical_device(device, "from_scipy")).xp
+    xp = get_backend(device_of_array(c.row) or "cpu").xp  # where the matrix lives
     idx = xp.stack([c.row.astype(np.int64), c.col.astype(np.int64)])
     return sparse_coo_tensor(idx, c.data, c.shape, device=device, dtype=dtype,
                              requires_grad=requires_grad)
@@ -379,7 +387,7 @@ def from_dlpack(obj: Any) -> Tensor:
                         f"{type(obj).__name__}")
     dev = canonical_device(device_of_array(obj) or "cpu", "from_dlpack")
     arr = get_backend(dev).asarray(obj)
-    if arr.dtype.kind not in "biufc":
+    if not is_numeric(arr.dtype):
         raise TypeError(f"from_dlpack: obj must hold numbers, got dtype {arr.dtype}")
     return Tensor(arr, dev)
 

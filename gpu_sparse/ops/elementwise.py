@@ -92,6 +92,10 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
             and raw < 0:
         raise ValueError(f"pow: integers to negative integer powers are not allowed "
                          f"(exponent {raw}); use a floating point tensor")
+    if fn == "pow" and dt.kind == "i" and tb is not None and bool((tb.array < 0).any()):
+        # checked before computing: CuPy gives 0 where NumPy raises
+        raise ValueError("pow: integers to negative integer powers are not allowed; use a "
+                         "floating point tensor")
     xa = ta.array.astype(dt, copy=False) if ta is not None else dt.type(a)
     xb = tb.array.astype(dt, copy=False) if tb is not None else dt.type(b)
     shapes = (ta.shape if ta is not None else (), tb.shape if tb is not None else ())

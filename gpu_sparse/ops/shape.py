@@ -13,7 +13,7 @@ import numpy as np
 
 from ..backend import canonical_device
 from ..core import validate
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, is_inexact
 from .derivatives import (CastCtx, CatCtx, CloneCtx, IndexCtx, PermuteCtx, ReshapeCtx,
                           record)
 from .elementwise import check_writable
@@ -381,14 +381,14 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     assert dt is not None
     if dt == x.dtype:
         return x
-    if x.pattern is not None and dt.kind not in "fc":
+    if x.pattern is not None and not is_inexact(dt):
         raise TypeError(f"to: sparse values must be floating point or complex, got {dt}")
     if x.dtype.kind == "c" and dt.kind != "c":
         arr = x.array.real.astype(dt)
     else:
         arr = x.array.astype(dt)
     out = x.with_array(arr)
-    if dt.kind not in "fc":
+    if not is_inexact(dt):
         return out  # integer and bool results have no gradient
     return record("to_dtype", out, [("input", x)], CastCtx(x))
 

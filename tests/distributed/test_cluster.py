@@ -15,7 +15,7 @@ from distributed import Client, LocalCluster
 
 import gpu_sparse as gs
 from gpu_sparse import distributed as gd
-from tests.helpers import randn
+from tests.helpers import host_array, randn
 
 W = 4
 
@@ -45,7 +45,7 @@ def watchdog():
 
 
 def _same(a, b):
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = host_array(a), host_array(b)
     assert a.shape == b.shape and a.dtype == b.dtype
     assert a.tobytes() == b.tobytes()
 

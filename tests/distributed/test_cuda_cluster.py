@@ -1,6 +1,7 @@
 """gpu_sparse.distributed on CUDA workers (dask-cuda's LocalCUDACluster, one worker per
-GPU): blocks hold CuPy arrays, results bitwise equal to one GPU and equal to the CPU
-within the dtype's tolerance. Skipped without a GPU or without dask-cuda."""
+GPU; under the CuPy stand-in a LocalCluster whose workers run the stand-in): blocks hold
+CuPy arrays, results bitwise equal to one GPU and equal to the CPU within the dtype's
+tolerance. Skipped without a GPU (or the stand-in) or, on a GPU, without dask-cuda."""
 
 import numpy as np
 import pytest
@@ -11,17 +12,25 @@ import scipy.sparse as sp
 from distributed import Client
 
 import gpu_sparse as gs
+import gpu_sparse.testing
 from gpu_sparse import distributed as gd
 from tests.helpers import TOL, randn
 
 if "cuda" not in gs.available_backends():
     pytest.skip("no CUDA device", allow_module_level=True)
-dask_cuda = pytest.importorskip("dask_cuda")
+if not gpu_sparse.testing.standin_active():
+    dask_cuda = pytest.importorskip("dask_cuda")
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = dask_cuda.LocalCUDACluster(n_workers=1, dashboard_address=None)
+    if gpu_sparse.testing.standin_active():
+        # worker processes inherit GPU_SPARSE_CUDA_STANDIN: their CUDA is the stand-in too
+        from distributed import LocalCluster
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    else:
+        cluster = dask_cuda.LocalCUDACluster(n_workers=1, dashboard_address=None)
     c = Client(cluster, timeout="60s")
     try:
         yield c

@@ -10,7 +10,7 @@ pytest.importorskip("dask.distributed")
 
 import gpu_sparse as gs
 from gpu_sparse import distributed as gd
-from tests.helpers import randn, random_coo
+from tests.helpers import host_array, randn, random_coo
 
 DTYPES = [np.float32, np.float64, np.complex64]
 DTYPE_IDS = ["f32", "f64", "c64"]
@@ -22,7 +22,7 @@ BOUNDS = {
 
 def _same(a, b):
     """Bitwise equality of two arrays (NaN positions included)."""
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = host_array(a), host_array(b)
     assert a.shape == b.shape and a.dtype == b.dtype
     assert a.tobytes() == b.tobytes()
 

@@ -1,0 +1,1 @@
+"""The CuPy stand-in (see :mod:`gpu_sparse.testing`)."""
