@@ -287,6 +287,8 @@ def fake(monkeypatch):
         monkeypatch.setitem(sys.modules, name, module)
     for name in FRESH:
         sys.modules.pop(name, None)
+    for name in saved_attrs:  # else `from . import _kernels` finds the package's attribute
+        vars(pkg).pop(name, None)
     monkeypatch.delenv("GPU_SPARSE_CUDA_SPMM", raising=False)
     try:
         state.mod = importlib.import_module("gpu_sparse.cuda.backend")

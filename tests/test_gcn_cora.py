@@ -34,8 +34,8 @@ def test_one_training_step_matches_pytorch():
     t = np.full(2708, -100)
     t[g.idx_train] = g.labels[g.idx_train]
 
-    w1 = gs.tensor(W1, requires_grad=True)
-    w2 = gs.tensor(W2, requires_grad=True)
+    w1 = gs.tensor(W1, device="cpu", requires_grad=True)
+    w2 = gs.tensor(W2, device="cpu", requires_grad=True)
     h = gs.nn.functional.relu(gs.sparse.mm(g.adj, gs.sparse.mm(g.features, w1)))
     out = gs.nn.functional.log_softmax(gs.sparse.mm(g.adj, h @ w2), dim=1)
     gs.nn.functional.nll_loss(out, t).backward()

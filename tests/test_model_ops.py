@@ -312,9 +312,12 @@ def test_casts_and_creation(device, rng):
     assert gs.arange(1, 2, 0.5).dtype == np.float32 and gs.arange(3, 0, -1).tolist() == [3, 2, 1]
     assert gs.eye(2, 3, device=device).tolist() == [[1, 0, 0], [0, 1, 0]]
     a = gs.rand(3, 4, generator=gs.Generator().manual_seed(7), device=device)
-    b = gs.rand(3, 4, generator=np.random.default_rng(7), device=device)
-    np.testing.assert_array_equal(host(a), host(b))
+    b = gs.rand(3, 4, generator=gs.Generator().manual_seed(7), device="cpu")
+    np.testing.assert_array_equal(host(a), host(b))  # one seed, the same bits everywhere
     assert host(a).min() >= 0 and host(a).max() < 1 and host(a).std() > 0
+    c = gs.rand(3, 4, generator=np.random.default_rng(7), device=device)  # NumPy's numbers
+    np.testing.assert_array_equal(host(c), np.random.default_rng(7).random((3, 4))
+                                  .astype(np.float32))
     gs.manual_seed(3)
     r1 = gs.randn(4, device=device)
     gs.manual_seed(3)

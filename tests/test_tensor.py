@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 import gpu_sparse as gs
-from tests.helpers import assert_close, assert_on, dense_of, host, make_sparse, randn
+from tests.helpers import (assert_close, assert_on, cpu_only_env, dense_of, host, make_sparse,
+                           randn)
 
 
 def test_python_floats_become_float32(device):
@@ -84,12 +85,15 @@ def test_scipy_roundtrip(device, rng):
     if device != "cpu":
         import cupyx.scipy.sparse as csp
         m = csp.csr_matrix(m)
-    t = gs.from_scipy(m)
-    assert t.layout is gs.sparse_csr and t.device.startswith(device)
+    t = gs.from_scipy(m)  # a cupyx matrix stays on its GPU; SciPy's goes to the default
+    assert t.layout is gs.sparse_csr
+    assert t.device.startswith(device if device != "cpu" else gs.get_default_device())
+    t = gs.from_scipy(m, device=device)
+    assert t.device.startswith(device)
     back = t.to_scipy()
     np.testing.assert_allclose(_dense(back), _dense(m))
-    coo = gs.from_scipy(m.tocoo())
-    assert coo.layout is gs.sparse_coo
+    coo = gs.from_scipy(m.tocoo(), device=device)
+    assert coo.layout is gs.sparse_coo and coo.device.startswith(device)
     np.testing.assert_allclose(_dense(coo.to_scipy()), _dense(m))
     with pytest.raises(TypeError, match="from_scipy: m must be a scipy.sparse"):
         gs.from_scipy(np.eye(2))
@@ -283,10 +287,16 @@ def test_repr_of_empty_tensors_shows_the_shape(device):
 
 def test_demo_without_the_device_says_one_line(capsys):
     from gpu_sparse import demo
-    if "cuda" in gs.available_backends():
-        pytest.skip("a GPU is present")
-    assert demo.main(["--device", "cuda"]) == 2
-    out = capsys.readouterr().out.strip().splitlines()
+    if "cuda" in gs.available_backends():  # a GPU or the stand-in: a child without CuPy
+        code = ("import sys; sys.modules['cupy'] = None\n"
+                "from gpu_sparse import demo; sys.exit(demo.main(['--device', 'cuda']))")
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=300, env=cpu_only_env())
+        assert res.returncode == 2, res.stderr[-3000:]
+        out = res.stdout.strip().splitlines()
+    else:
+        assert demo.main(["--device", "cuda"]) == 2
+        out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "no CUDA GPU is usable" in out[0]
 
 

@@ -40,7 +40,7 @@ Array = Any  # numpy.ndarray or cupy.ndarray
 #: shape-only work that both array modules implement identically).
 XP_FUNCTIONS = frozenset({
     "arange", "argmax", "argmin", "asarray", "ascontiguousarray", "broadcast_to", "concatenate",
-    "exp", "expm1", "eye", "log", "matmul", "maximum", "may_share_memory", "minimum",
+    "cos", "exp", "expm1", "eye", "log", "matmul", "maximum", "may_share_memory", "minimum",
     "nonzero", "ones", "searchsorted", "sqrt", "stack", "take_along_axis", "tanh", "where",
     "zeros",
 })

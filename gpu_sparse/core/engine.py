@@ -93,11 +93,14 @@ class VersionCounter:
     in-place method may touch (the index arrays of an immutable pattern).
     """
 
-    __slots__ = ("value", "read_only")
+    __slots__ = ("value", "read_only", "proofs")
 
     def __init__(self, read_only: bool = False):
         self.value = 0
         self.read_only = read_only
+        # checks of the storage's values that passed, with the version they saw
+        # (core/validate.py:checked_once)
+        self.proofs: Optional[Dict[Any, int]] = None
 
     def bump(self) -> None:
         self.value += 1

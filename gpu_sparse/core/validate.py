@@ -9,7 +9,7 @@ their inputs. The index checks of each sparse format live with the format
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
@@ -21,6 +21,29 @@ except ImportError:  # no bfloat16 anywhere then
     ml_dtypes = None
 from ..formats import Layout
 from .tensor import Tensor, is_inexact
+
+
+def checked_once(owner: Any, key: Tuple[Any, ...], check: Callable[[], bool]) -> bool:
+    """``check()`` of a Tensor's values, remembered until its next in-place change.
+
+    A check of device values needs a synchronisation (a host copy of its answer); a
+    training loop passing the same index or target tensor each step pays it once this
+    way. The answer is kept with the tensor's version counter, keyed by ``key`` and the
+    array, and forgotten when an in-place method bumps the version. Any other ``owner``
+    (a raw array) is checked every time. Writes through ``t.array`` are not seen (as for
+    the version counter itself)."""
+    if not isinstance(owner, Tensor):
+        return check()
+    counter = owner.version_counter
+    full = key + (id(owner.array),)
+    if counter.proofs is not None and counter.proofs.get(full) == counter.value:
+        return True
+    ok = check()
+    if ok:
+        if counter.proofs is None:
+            counter.proofs = {}
+        counter.proofs[full] = counter.value
+    return ok
 
 
 def tensor_arg(fn: str, name: str, x: Any) -> Tensor:

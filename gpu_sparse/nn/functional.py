@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..core.tensor import Tensor
-from ..ops.creation import generator_arg, tensor
+from ..ops.creation import generator_arg
 from ..ops.elementwise import elu, leaky_relu, relu, sigmoid, tanh
 from ..ops.nn import nll_loss
 from ..ops.reductions import log_softmax, softmax
@@ -32,10 +34,12 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *,
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return x
-    rng = generator_arg("dropout", generator)
-    keep = rng.random(x.shape) >= p
+    src = generator_arg("dropout", generator)
+    # drawn where x lives (no host copy); float32 draws for narrow dtypes, as PyTorch
+    wide = np.float64 if x.dtype == np.float64 else np.float32
+    keep = src.random(tuple(x.shape), x.backend.xp, wide) >= p
     scale = 1.0 / (1.0 - p) if p < 1 else 0.0
-    return x * tensor((keep * scale).astype(x.dtype), device=x.device)
+    return x * Tensor(keep.astype(x.dtype) * x.dtype.type(scale), x.device)
 
 
 def cross_entropy(x: Tensor, target: Any, *, reduction: str = "mean",

@@ -10,7 +10,6 @@ from typing import Any
 from ..core.engine import no_grad
 from ..core.tensor import Tensor
 from ..ops.creation import generator_arg
-from ..ops.creation import tensor as make_tensor
 
 
 def _param(fn: str, t: Any) -> Tensor:
@@ -62,10 +61,10 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, *, generator: Any = None
         receptive *= s
     fan_in, fan_out = t.shape[1] * receptive, t.shape[0] * receptive
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
-    rng = generator_arg(fn, generator)
-    host = rng.uniform(-bound, bound, t.shape)
+    src = generator_arg(fn, generator)
+    u = src.random(tuple(t.shape), t.backend.xp)  # drawn on t's device
     with no_grad():
-        return t.copy_(make_tensor(host.astype(t.dtype), device=t.device))
+        return t.copy_(Tensor(((2 * u - 1) * bound).astype(t.dtype), t.device))
 
 
 __all__ = ["xavier_uniform_", "zeros_"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -14,12 +15,34 @@ from ..formats import COOPattern, CSRPattern, Layout, Pattern, coo, csr
 from .derivatives import ConstructorCtx, record
 from .structure import to_dense
 
+# SplitMix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
+# OOPSLA 2014; the constants of Vigna's splitmix64.c): the k-th output of a stream is a
+# mix of state + k * GAMMA, so any stretch of it can be computed at once, on any device.
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix(z: Any) -> Any:
+    """SplitMix64's output function on uint64 values (arrays or NumPy scalars), wrapping
+    modulo 2**64 as intended (NumPy warns about that for scalars)."""
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> _S30)) * _M1
+        z = (z ^ (z >> _S27)) * _M2
+        return z ^ (z >> _S31)
+
+
 class Generator:
     """A seeded source of random numbers for :func:`randn`, :func:`rand`,
     ``nn.functional.dropout`` and ``nn.init`` (their ``generator=`` argument), as
-    ``torch.Generator``: ``Generator().manual_seed(0)``. Wraps a NumPy
-    ``np.random.Generator`` (PCG64); those functions also take one of those directly.
-    Samples are drawn on the host, so one seed gives the same numbers on every device.
+    ``torch.Generator``: ``Generator().manual_seed(0)``.
+
+    A counter-based stream (SplitMix64): numbers are drawn where the tensor lives, with
+    no host copy, and one seed gives the same uniform numbers (and dropout masks) bit for
+    bit on every device; normal samples (Box-Muller) agree across devices to the
+    rounding of ``log`` and ``cos``. The functions also take a NumPy
+    ``np.random.Generator``, which draws on the host (then copies to the device).
 
     Examples
     --------
@@ -33,14 +56,53 @@ class Generator:
 
     def __init__(self, device: Any = "cpu"):
         self.device = device
-        self.rng = np.random.default_rng()
+        self._start = _mix(np.uint64(int.from_bytes(os.urandom(8), "little")))
+        self._offset = 0
 
     def manual_seed(self, seed: int) -> Generator:
         """Reseed; returns the generator."""
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
             raise TypeError(f"manual_seed: seed must be an integer, got {type(seed).__name__}")
-        self.rng = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+        self._start = _mix(np.uint64(int(seed) & _MASK))
+        self._offset = 0
         return self
+
+    def bits(self, n: int, xp: Any) -> Array:
+        """The next ``n`` 64-bit outputs of the stream as a uint64 array of ``xp``."""
+        k = xp.arange(self._offset, self._offset + n, dtype=np.uint64)
+        self._offset += n
+        with np.errstate(over="ignore"):
+            return _mix(k * _GAMMA + self._start)
+
+    def random(self, shape: Tuple[int, ...], xp: Any, dtype: Any = np.float64) -> Array:
+        """Uniform samples on [0, 1): the top 53 bits (float64) or 24 bits (float32)."""
+        n = int(np.prod(shape, dtype=np.int64))
+        z = self.bits(n, xp)
+        if np.dtype(dtype) == np.float32:
+            u = (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
+        else:
+            u = (z >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+        return u.reshape(shape)
+
+    def standard_normal(self, shape: Tuple[int, ...], xp: Any) -> Array:
+        """Standard normal float64 samples (Box-Muller: two uniforms each)."""
+        n = int(np.prod(shape, dtype=np.int64))
+        u = self.random((2, n), xp)
+        r = xp.sqrt(-2.0 * xp.log(1.0 - u[0]))  # 1 - u in (0, 1]: log is finite
+        return (r * xp.cos(2.0 * np.pi * u[1])).reshape(shape)
+
+
+class _HostDraws:
+    """A NumPy ``np.random.Generator`` as a source: drawn on the host, copied over."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def random(self, shape: Tuple[int, ...], xp: Any, dtype: Any = np.float64) -> Array:
+        return xp.asarray(self.rng.random(shape))
+
+    def standard_normal(self, shape: Tuple[int, ...], xp: Any) -> Array:
+        return xp.asarray(self.rng.standard_normal(shape))
 
 
 _default = Generator()
@@ -58,14 +120,15 @@ def manual_seed(seed: int) -> Generator:
     return _default.manual_seed(seed)
 
 
-def generator_arg(fn: str, generator: Any) -> np.random.Generator:
-    """The NumPy generator behind ``generator`` (the default one for None)."""
+def generator_arg(fn: str, generator: Any) -> Any:
+    """The source of samples behind ``generator`` (the default one for None): something
+    with ``random(shape, xp, dtype)`` and ``standard_normal(shape, xp)``."""
     if generator is None:
-        return _default.rng
+        return _default
     if isinstance(generator, Generator):
-        return generator.rng
-    if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, np.random.Generator):
+        return _HostDraws(generator)
     raise TypeError(f"{fn}: generator must be a gpu_sparse.Generator or a NumPy "
                     f"np.random.Generator, got {type(generator).__name__}")
 
@@ -488,15 +551,25 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = No
     dtype('float64')
     """
     shape = _shape_args("randn", size)
-    rng = generator_arg("randn", generator)
+    src = generator_arg("randn", generator)
     dt = validate.dtype_arg("randn", dtype) or np.dtype(np.float32)
+    dev = canonical_device(device, "randn")
+    xp = get_backend(dev).xp
     if dt.kind == "c":
-        host = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
+        arr = (src.standard_normal(shape, xp) + 1j * src.standard_normal(shape, xp)) \
+            / np.sqrt(2)
     elif dt.kind == "f":
-        host = rng.standard_normal(shape)
+        arr = src.standard_normal(shape, xp)
     else:
         raise TypeError(f"randn: dtype must be floating point or complex, got {dt}")
-    return tensor(host.astype(dt), device=device, requires_grad=requires_grad)
+    return _sampled(arr.astype(dt), dev, requires_grad)
+
+
+def _sampled(arr: Array, dev: str, requires_grad: bool) -> Tensor:
+    t = Tensor(get_backend(dev).asarray(arr, copy=True), dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
@@ -512,18 +585,20 @@ def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = Non
     True
     """
     shape = _shape_args("rand", size)
-    rng = generator_arg("rand", generator)
+    src = generator_arg("rand", generator)
     dt = validate.dtype_arg("rand", dtype) or np.dtype(np.float32)
+    dev = canonical_device(device, "rand")
+    xp = get_backend(dev).xp
     if dt.kind == "c":
-        host = rng.random(shape) + 1j * rng.random(shape)
+        arr = src.random(shape, xp) + 1j * src.random(shape, xp)
     elif dt.kind == "f":
-        host = rng.random(shape)
+        arr = src.random(shape, xp)
     else:
         raise TypeError(f"rand: dtype must be floating point or complex, got {dt}")
-    host = host.astype(dt)
+    arr = arr.astype(dt)
     if dt.kind == "f":  # rounding to a narrow dtype can reach 1.0: keep [0, 1)
-        host[host >= 1] = np.nextafter(dt.type(1), dt.type(0))
-    return tensor(host, device=device, requires_grad=requires_grad)
+        arr = xp.where(arr >= 1, np.nextafter(dt.type(1), dt.type(0)), arr)
+    return _sampled(arr, dev, requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,

@@ -4,6 +4,7 @@ from them)."""
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -36,26 +37,42 @@ def nll_loss(x: Tensor, target: Any, *, reduction: str = "mean",
                          f"{x.layout.value} {x.dtype} of shape {x.shape}")
     if reduction not in ("mean", "sum"):
         raise ValueError(f"{fn}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if isinstance(target, Tensor):
+        validate.same_device(fn, input=x, target=target)
     tgt = target.array if isinstance(target, Tensor) else target
-    tgt = x.backend.asarray(tgt)
+    host = isinstance(tgt, (list, tuple, np.ndarray, numbers.Integral))
+    if host:
+        tgt = np.asarray(tgt)
     if tgt.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold integers, got dtype {tgt.dtype}")
     n, c = x.shape
     if tgt.shape != (n,):
         raise ValueError(f"{fn}: target must have shape ({n},), got {tuple(tgt.shape)}")
-    keep = tgt != ignore_index
-    if n and bool(((tgt < 0) | (tgt >= c))[keep].any()):
+
+    def in_range(t: Any) -> bool:  # a host copy of one bool for device targets
+        return not n or not bool(((t != ignore_index) & ((t < 0) | (t >= c))).any())
+
+    if not (in_range(tgt) if host else
+            validate.checked_once(target, ("nll_loss", c, ignore_index),
+                                  lambda: in_range(tgt))):
         raise ValueError(f"{fn}: target holds a class outside [0, {c})")
-    rows = x.backend.xp.arange(n)[keep]
-    cols = tgt[keep].astype(np.int64)
-    count = int(rows.shape[0])
+    xp = x.backend.xp
+    tgt = x.backend.asarray(tgt)
+    # every row, ignored ones reading class 0 with weight 0: no boolean mask, so no
+    # device synchronisation for the count of kept rows
+    keep = tgt != ignore_index
+    rows = xp.arange(n)
+    cols = xp.where(keep, tgt, 0).astype(np.int64)
     acc = np.dtype(np.float32) if x.dtype == np.float16 else x.dtype  # no float16 overflow
-    total = -x.array[rows, cols].sum(dtype=acc)
+    picked = (xp.where(keep, x.array[rows, cols].astype(acc), 0) if c else
+              xp.zeros(n, dtype=acc))  # no classes: every target is ignored (checked)
+    total = -picked.sum(dtype=acc)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        value = total / acc.type(count) if reduction == "mean" else total
+        count = keep.sum(dtype=acc)
+        value = total / count if reduction == "mean" else total  # 0 / 0: nan, as PyTorch
+        weight = xp.where(keep, 1 / count if reduction == "mean" else acc.type(1), 0)
     out = Tensor(x.backend.asarray(value, dtype=x.dtype).reshape(()), x.device)
-    scale = 1.0 / count if reduction == "mean" and count else 1.0
-    return record(fn, out, [("input", x)], NllLossCtx(x, rows, cols, scale))
+    return record(fn, out, [("input", x)], NllLossCtx(x, rows, cols, weight.astype(acc)))
 
 
 __all__ = ["log_softmax", "nll_loss", "softmax"]

@@ -36,16 +36,22 @@ def _key_items(x: Tensor, key: Any) -> Tuple[Key, bool]:
     fn = "__getitem__"
     items = key if isinstance(key, tuple) else (key,)
     out: List[Any] = []
+    owners: List[Any] = []  # what each integer array came from, for its bounds check
     for item in items:
+        owner: Any = None
         if isinstance(item, Tensor):
             if item.pattern is not None:
                 raise IndexError(f"{fn}: a sparse tensor cannot be an index")
             validate.same_device(fn, input=x, index=item)
+            owner = item
             item = item.array.copy()
-        elif isinstance(item, (list, np.ndarray)) or hasattr(item, "__cuda_array_interface__"):
-            item = x.backend.asarray(item).copy()  # saved for backward: theirs may change
-            if item.dtype.kind == "f" and item.size == 0:
-                item = item.astype(np.int64)
+        elif isinstance(item, (list, np.ndarray)):  # host data: checked on the host
+            owner = np.asarray(item)
+            if owner.dtype.kind == "f" and owner.size == 0:
+                owner = owner.astype(np.int64)
+            item = x.backend.asarray(owner).copy()  # saved for backward: theirs may change
+        elif hasattr(item, "__cuda_array_interface__"):
+            item = x.backend.asarray(item).copy()
         elif isinstance(item, (bool, np.bool_)):
             item = x.backend.asarray(bool(item))
         elif isinstance(item, slice) and item.step is not None and item.step == 0:
@@ -59,6 +65,7 @@ def _key_items(x: Tensor, key: Any) -> Tuple[Key, bool]:
             raise IndexError(f"{fn}: index arrays must hold integers or bools, got "
                              f"{item.dtype}")
         out.append(item)
+        owners.append(owner)
     if sum(1 for i in out if i is Ellipsis) > 1:
         raise IndexError(f"{fn}: an index can only have a single ellipsis ('...')")
     used = sum(i.ndim if hasattr(i, "dtype") and i.dtype.kind == "b" else
@@ -68,7 +75,7 @@ def _key_items(x: Tensor, key: Any) -> Tuple[Key, bool]:
     # bounds of integer arrays (CuPy wraps out-of-range indices where NumPy raises)
     dim = 0
     advanced = False
-    for i in out:
+    for i, owner in zip(out, owners):
         if i is Ellipsis:
             dim += x.ndim - used
         elif i is None:
@@ -80,9 +87,9 @@ def _key_items(x: Tensor, key: Any) -> Tuple[Key, bool]:
             dim += i.ndim
         elif hasattr(i, "dtype"):
             advanced = True
-            size = x.shape[dim]
-            if i.size and bool(((i < -size) | (i >= size)).any()):
-                raise IndexError(f"{fn}: index out of range for dim {dim} of size {size}")
+            if not _in_bounds(i, owner, x.shape[dim]):
+                raise IndexError(f"{fn}: index out of range for dim {dim} of size "
+                                 f"{x.shape[dim]}")
             dim += 1
         else:
             if isinstance(i, numbers.Integral) and not -x.shape[dim] <= int(i) < x.shape[dim]:
@@ -90,6 +97,18 @@ def _key_items(x: Tensor, key: Any) -> Tuple[Key, bool]:
                                  f"{x.shape[dim]}")
             dim += 1
     return tuple(out), advanced
+
+
+def _in_bounds(idx: Any, owner: Any, size: int) -> bool:
+    """Whether the integer indices are in ``[-size, size)`` (CuPy wraps the others where
+    NumPy raises): on the host for host data, once per version for a Tensor (a device
+    synchronisation the first time), every time for a raw device array."""
+    def check(a: Any) -> bool:
+        return not a.size or not bool(((a < -size) | (a >= size)).any())
+
+    if isinstance(owner, np.ndarray):
+        return check(owner)
+    return validate.checked_once(owner, ("index", size), lambda: check(idx))
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
