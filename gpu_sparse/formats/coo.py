@@ -79,8 +79,8 @@ class COOPattern(Pattern):
     def to_scipy(self, values: Array) -> Any:
         self.prove()
         sparse = self.backend.sparse_module
-        return sparse.coo_matrix((scipy_values(values), (self.rows.copy(),
-                                                         self.cols.copy())),
+        vals = scipy_values(values, self.backend.name)
+        return sparse.coo_matrix((vals, (self.rows.copy(), self.cols.copy())),
                                  shape=self.shape)
 
 

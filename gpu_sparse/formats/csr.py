@@ -71,8 +71,8 @@ class CSRPattern(Pattern):
     def to_scipy(self, values: Array) -> Any:
         self.prove()
         sparse = self.backend.sparse_module
-        return sparse.csr_matrix((scipy_values(values), self.col.copy(),
-                                  self.crow.copy()), shape=self.shape)
+        vals = scipy_values(values, self.backend.name)
+        return sparse.csr_matrix((vals, self.col.copy(), self.crow.copy()), shape=self.shape)
 
 
 def from_row_sorted_coo(coo: Pattern) -> CSRPattern:

@@ -42,11 +42,24 @@ class Layout(enum.Enum):
         return f"gpu_sparse.{self.value}"
 
 
-def scipy_values(values: Array) -> Array:
-    """A copy of ``values`` in a dtype SciPy and cupyx sparse matrices hold: half
-    precision widened to float32, everything else as it is."""
+#: Largest integer magnitude float64 holds exactly (2**53).
+_EXACT_IN_FLOAT64 = 2 ** 53
+
+
+def scipy_values(values: Array, backend_name: str) -> Array:
+    """A copy of ``values`` in a dtype the backend's sparse matrices hold: half precision
+    widened to float32; on CUDA (``cupyx.scipy.sparse`` holds only bool, float32/64 and
+    complex64/128) integers as float64, ValueError for an integer beyond 2**53, which
+    float64 would round."""
     if values.dtype.name in ("float16", "bfloat16"):
         return values.astype("float32")
+    if backend_name != "cpu" and values.dtype.kind in "iu":
+        if values.dtype.itemsize >= 8 and values.size and bool(
+                (abs(values.astype("float64")) > _EXACT_IN_FLOAT64).any()):
+            raise ValueError(f"to_scipy: cupyx.scipy.sparse holds no integer values, and "
+                             f"these {values.dtype} values exceed 2**53, which float64 "
+                             f"would round; use .cpu().to_scipy()")
+        return values.astype("float64")
     return values.copy()
 
 

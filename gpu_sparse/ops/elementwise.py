@@ -588,7 +588,8 @@ def _inplace(fn: str, t: Tensor, other: Any) -> Tensor:
                         f"{type(other).__name__}")
     check_writable(fn, t)
     arr = t.array
-    val: Any = other
+    # a NumPy 0-d array as its scalar: CuPy's ufuncs refuse NumPy arrays, 0-d included
+    val: Any = other[()] if isinstance(other, np.ndarray) else other
     if isinstance(other, Tensor):
         if other.device != t.device:
             raise RuntimeError(f"{fn}: tensors are on {t.device} and {other.device}")

@@ -145,7 +145,9 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     ``value`` a number or a dense tensor that broadcasts to ``x[key]``), bumping ``x``'s
     version as the other in-place updates do. Outside the graph: RuntimeError on a tensor
     that requires grad unless inside ``no_grad()``, and on the read-only index views of a
-    sparse pattern. With repeated indices the last write wins, as in NumPy.
+    sparse pattern. With repeated indices the last write wins, as in NumPy, on every
+    device (a GPU's scatter leaves the winner undefined: every write of a repeated
+    position stores the last one's value here).
 
     Examples
     --------
@@ -159,7 +161,7 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     fn = "__setitem__"
     _dense_input(fn, x)
     check_writable(fn, x)
-    items, _ = _key_items(x, key)
+    items, advanced = _key_items(x, key)
     if isinstance(value, Tensor):
         if value.pattern is not None:
             raise TypeError(f"{fn}: value is sparse ({value.layout.value}); assign "
@@ -169,11 +171,27 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     else:
         val = validate.scalar(fn, "value", value, x.dtype)
     try:
-        x.array[items] = val
+        x.array[items] = _last_writes(x, items, val) if advanced else val
     except (TypeError, ValueError) as e:  # shapes that do not broadcast, lossy casts
         raise type(e)(f"{fn}: cannot assign value ({getattr(value, 'shape', ())}) to "
                       f"input[key] of this {x.dtype} tensor of shape {x.shape}: {e}") from None
     x.version_counter.bump()
+
+
+def _last_writes(x: Tensor, items: Key, val: Any) -> Array:
+    """``val`` broadcast to ``x[items]``, each element replaced by the value of the last
+    write to its position, so that repeated positions all store one value whatever order
+    the device writes them in (no synchronisation: the winner of each position is an
+    integer maximum, exact in any order)."""
+    xp = x.backend.xp
+    arr = x.array
+    pos = xp.arange(arr.size).reshape(arr.shape)[items]  # position of each write
+    vals = xp.ascontiguousarray(xp.broadcast_to(xp.asarray(val, dtype=arr.dtype),
+                                                pos.shape)).reshape(-1)
+    order = xp.arange(pos.size)
+    winner = xp.zeros(arr.size, dtype=order.dtype)
+    xp.maximum.at(winner, pos.reshape(-1), order)
+    return vals[winner[pos.reshape(-1)]].reshape(pos.shape)
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:

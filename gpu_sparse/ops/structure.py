@@ -188,7 +188,8 @@ def to_scipy(t: Tensor) -> Any:
     """The matrix as ``scipy.sparse`` (CPU) or ``cupyx.scipy.sparse`` (CUDA), with copies
     of the arrays: COO gives ``coo_matrix``, CSR ``csr_matrix``; dense tensors are refused
     (RuntimeError). float16/bfloat16 values come out as float32 (neither SciPy nor cupyx
-    sparse matrices hold half precision). Not differentiable.
+    sparse matrices hold half precision) and, on CUDA, integer values as float64 (cupyx
+    holds none; ValueError beyond 2**53, which float64 would round). Not differentiable.
 
     Examples
     --------

@@ -278,6 +278,8 @@ def _has_advanced(key: tuple) -> bool:
 
 def getitem(x: ndarray, key: Any) -> ndarray:
     k = _prepare_index(x._a, key)
+    if any(isinstance(s, np.ndarray) and s.dtype.kind == "b" and s.ndim > 0 for s in k):
+        synchronize("a boolean mask index (the count of selected elements)")
     res = x._a[k]
     if isinstance(res, np.generic):  # CuPy returns a 0-d view, never a scalar
         res = x._a[k + ((Ellipsis,) if Ellipsis not in k else ())]
