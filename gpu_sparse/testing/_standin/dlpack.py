@@ -10,6 +10,7 @@ Structures from ``dlpack.h`` (v0.8, the unversioned ABI every consumer reads).
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 import weakref
 from typing import Any
@@ -57,15 +58,12 @@ _api.PyCapsule_GetPointer.restype = ctypes.c_void_p
 _api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 _api.PyCapsule_SetName.restype = ctypes.c_int
 _api.PyCapsule_SetName.argtypes = [ctypes.py_object, ctypes.c_char_p]
-# the same two functions on a capsule's raw address, for its destructor
-_is_valid_raw = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)(
-    ("PyCapsule_IsValid", ctypes.pythonapi))
-_get_pointer_raw = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p)(
-    ("PyCapsule_GetPointer", ctypes.pythonapi))
-_CAPSULE_DESTRUCTOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_api.PyCapsule_IsValid.restype = ctypes.c_int
+_api.PyCapsule_IsValid.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 _lock = threading.Lock()
-_live: dict[int, tuple] = {}  # address of a DLManagedTensor -> what keeps it valid
+# address of a DLManagedTensor -> (it, its shape and strides, the array, its capsule)
+_live: dict[int, tuple] = {}
 
 
 @_DELETER
@@ -74,14 +72,15 @@ def _delete(managed: Any) -> None:
         _live.pop(ctypes.addressof(managed.contents), None)
 
 
-@_CAPSULE_DESTRUCTOR
-def _capsule_destructor(capsule: int) -> None:
-    # an unconsumed capsule still owns its tensor (a consumer renames it "used_dltensor")
-    if _is_valid_raw(capsule, _NAME):
-        addr = _get_pointer_raw(capsule, _NAME)
-        if addr:
-            managed = DLManagedTensor.from_address(addr)
-            managed.deleter(ctypes.pointer(managed))
+def _sweep() -> None:
+    """Forget capsules nobody consumed and nobody holds (a consumer that refused one, say
+    NumPy refusing GPU memory). Capsules get no destructor: one written in Python would
+    run while the refusing consumer's exception is pending."""
+    with _lock:
+        for addr, entry in list(_live.items()):
+            cap = entry[4]
+            if sys.getrefcount(cap) <= 3 and _api.PyCapsule_IsValid(cap, _NAME):
+                del _live[addr]
 
 
 def _dtype_code(dt: np.dtype) -> tuple[int, int]:
@@ -111,10 +110,11 @@ def export(x: ndarray, stream: Any, max_version: Any, dl_device: Any, copy: Any)
     t.strides = ctypes.cast(strides, ctypes.POINTER(ctypes.c_int64))
     t.byte_offset = 0
     managed.deleter = _delete
+    _sweep()
+    capsule = _api.PyCapsule_New(ctypes.addressof(managed), _NAME, None)
     with _lock:
-        _live[ctypes.addressof(managed)] = (managed, shape, strides, x)
-    return _api.PyCapsule_New(ctypes.addressof(managed), _NAME,
-                              ctypes.cast(_capsule_destructor, ctypes.c_void_p))
+        _live[ctypes.addressof(managed)] = (managed, shape, strides, x, capsule)
+    return capsule
 
 
 _DTYPES = {(0, 8): np.int8, (0, 16): np.int16, (0, 32): np.int32, (0, 64): np.int64,
