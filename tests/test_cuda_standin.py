@@ -256,7 +256,7 @@ def test_synchronisations_are_counted_and_can_be_forbidden(cp):
     st = gt.state()
     a = cp.arange(3.0)
     before = st.syncs
-    float(a[0]), a.get(), bool(a[1])  # noqa: B018
+    float(a[0]), a.get(), bool(a[1])
     a[a > 0]
     assert st.syncs == before + 4
     b = a * 2  # device work alone: no synchronisation

@@ -178,7 +178,7 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     x.version_counter.bump()
 
 
-def _last_writes(x: Tensor, items: Key, val: Any) -> Array:
+def _last_writes(x: Tensor, items: Key, val: Any) -> Any:
     """``val`` broadcast to ``x[items]``, each element replaced by the value of the last
     write to its position, so that repeated positions all store one value whatever order
     the device writes them in (no synchronisation: the winner of each position is an
