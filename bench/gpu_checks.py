@@ -3,9 +3,13 @@ report (run by ``bench/gpu_session.sh`` when a GPU is lent).
 
 1. cuSPARSE CSR_ALG3 on row-major B/C: which (dtype, index dtype, p) it accepts (our
    kernel otherwise) and whether the product matches the float64 reference.
-2. Bitwise repeatability x5 of forward + backward on power-law rows at p in {1, 2, 32}.
-3. bfloat16 end to end (when CuPy supports it), float16 accuracy.
-4. A non-default stream.
+2. Bitwise repeatability x3 of forward + backward on power-law rows at p in {1, 2, 32}.
+3. The memory pool's high-water mark of one large forward + backward.
+4. bfloat16 end to end (when CuPy supports it), float16 accuracy.
+5. A non-default stream.
+
+Under the CuPy stand-in (``GPU_SPARSE_CUDA_STANDIN=1``) it runs as a check of itself; its
+figures then describe the stand-in's NumPy models, not a GPU.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def check_cusparse(lines):
 
 def check_repeatability(lines):
     rng = np.random.default_rng(1)
-    lines += ["", "## Bitwise repeatability (5 runs, power-law rows, float32)", "",
+    lines += ["", "## Bitwise repeatability (3 runs, power-law rows, float32)", "",
               "| p | layout | identical |", "|---:|---|---|"]
     m = n = 20000
     idx = _powerlaw(rng, m, n, 500_000)
@@ -67,7 +71,7 @@ def check_repeatability(lines):
         g_host = rng.standard_normal((m, p)).astype(np.float32)
         for layout in ("coo", "csr"):
             runs = []
-            for _ in range(5):
+            for _ in range(3):
                 a = gs.sparse_coo_tensor(idx, vals, (m, n), device="cuda")
                 a = (a.to_sparse_csr() if layout == "csr" else a).requires_grad_()
                 b = gs.tensor(b_host, device="cuda", requires_grad=True)
@@ -79,6 +83,35 @@ def check_repeatability(lines):
             lines.append(f"| {p} | {layout} | {'yes' if same else 'NO'} |")
 
 
+def check_memory(lines):
+    """Bytes the pool holds at its highest through one forward + backward, against the
+    inputs and outputs the product needs (the dense m x n product would be 4 TiB)."""
+    import cupy
+    pool = cupy.get_default_memory_pool()
+    rng = np.random.default_rng(3)
+    m = n = 2**20
+    nnz, p = 2**21, 16
+    idx = np.stack([rng.integers(0, m, nnz), rng.integers(0, n, nnz)])
+    lines += ["", "## Memory pool high-water mark (m = n = 2^20, nnz = 2^21, p = 16, "
+              "float32)", "", "| layout | pool high-water MiB | inputs + outputs MiB |",
+              "|---|---:|---:|"]
+    for layout in ("coo", "csr"):
+        pool.free_all_blocks()
+        base = pool.total_bytes()
+        a = gs.sparse_coo_tensor(idx, rng.standard_normal(nnz).astype(np.float32), (m, n),
+                                 device="cuda")
+        a = (a.to_sparse_csr() if layout == "csr" else a).requires_grad_()
+        b = gs.tensor(rng.standard_normal((n, p)).astype(np.float32), device="cuda",
+                      requires_grad=True)
+        out = gs.sparse.mm(a, b)
+        out.backward(gs.ones(m, p, device="cuda"))
+        cupy.cuda.get_current_stream().synchronize()
+        high = pool.total_bytes() - base
+        need = (nnz * (4 + 16) + 2 * n * p * 4 + 2 * m * p * 4)  # values, grads, indices
+        lines.append(f"| {layout} | {high / 2**20:.1f} | {need / 2**20:.1f} |")
+        del a, b, out
+
+
 def check_half_and_stream(lines):
     import cupy
     rng = np.random.default_rng(2)
@@ -86,7 +119,8 @@ def check_half_and_stream(lines):
     idx = _powerlaw(rng, 3000, 2000, 40_000)
     vals = rng.standard_normal(idx.shape[1])
     b_host = rng.standard_normal((2000, 64))
-    ref = gs.sparse_coo_tensor(idx, vals, (3000, 2000)).to_scipy() @ b_host
+    # the float64 reference on the host (a cupyx matrix would refuse a NumPy operand)
+    ref = gs.sparse_coo_tensor(idx, vals, (3000, 2000), device="cpu").to_scipy() @ b_host
     for name in ("float16", "bfloat16"):
         try:
             dt = np.dtype(name) if name == "float16" else np.dtype(
@@ -110,8 +144,8 @@ def check_half_and_stream(lines):
 def main() -> None:
     import cupy
     props = cupy.cuda.runtime.getDeviceProperties(0)
-    lines = [f"# GPU checks ({props['name'].decode()}, {time.strftime('%Y-%m-%d')})", ""]
-    for check in (check_cusparse, check_repeatability, check_half_and_stream):
+    lines = [f"## GPU checks ({props['name'].decode()}, {time.strftime('%Y-%m-%d')})", ""]
+    for check in (check_cusparse, check_repeatability, check_memory, check_half_and_stream):
         try:
             check(lines)
         except Exception as e:  # one failing check must not hide the others
