@@ -235,6 +235,23 @@ def test_cupy_semantics_where_they_differ_from_numpy(cp):
 
 
 @active
+def test_promotion_follows_nep50_as_numpy_2_except_cupys_own_loops(cp):
+    """CuPy 14 promotes as NumPy 2 (NEP 50: Python scalars weak, NumPy scalars and 0-d
+    arrays strong); where its loops differ (integer powers) the library checks first."""
+    i32, f32 = cp.asarray([1, 2], cp.int32), cp.asarray([1.0], cp.float32)
+    assert (i32 + 1).dtype == np.int32 and (i32 + 1.5).dtype == np.float64
+    assert (f32 + 1.0).dtype == np.float32 and (f32 + np.float64(1.0)).dtype == np.float64
+    assert (f32 + cp.asarray(1.0)).dtype == np.float64  # a 0-d array is not weak
+    assert (i32 / i32).dtype == np.float64 and (cp.asarray([True]) + 1).dtype == np.int64
+    for dev in ("cpu", "cuda"):  # the library's own rule, the same on both devices
+        x = gs.tensor([1, 2], dtype="int32", device=dev)
+        assert (x * 0.5).dtype == np.float32 and (x / 2).dtype == np.float32
+        assert (x + 1).dtype == np.int32
+        with pytest.raises(ValueError, match="negative integer powers"):
+            x ** gs.tensor([-1, 1], dtype="int32", device=dev)
+
+
+@active
 def test_float_atomics_and_scatters_have_no_fixed_order(cp):
     winners = set()
     sums = set()

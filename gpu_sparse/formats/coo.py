@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ..backend import Array, CSRForm, get_backend
-from .pattern import CSRMatrix, Layout, Pattern, scipy_values
+from .pattern import CSRMatrix, Layout, Pattern, host_ints, scipy_values
 
 
 class COOPattern(Pattern):
@@ -125,16 +125,19 @@ def check_invariants(fn: str, indices: Array, shape: Tuple[int, int],
     nnz = indices.shape[1]
     if nnz == 0:
         return
+    checks = [indices[0].min(), indices[0].max(), indices[1].min(), indices[1].max()]
+    if is_coalesced and nnz > 1:
+        keys = indices[0] * np.int64(shape[1]) + indices[1]
+        checks.append((keys[1:] > keys[:-1]).all())
+    got = host_ints(checks)  # one transfer
     for d, name in ((0, "row"), (1, "column")):
-        lo = int(indices[d].min())
-        hi = int(indices[d].max())
+        lo, hi = got[2 * d], got[2 * d + 1]
         if lo < 0:
             raise ValueError(f"{fn}: {arg}indices has a negative {name} index ({lo})")
         if hi >= shape[d]:
             raise ValueError(f"{fn}: {arg}indices has {name} index {hi} out of range for "
                              f"size {tuple(shape)} (must be < {shape[d]})")
     if is_coalesced and nnz > 1:
-        keys = indices[0] * np.int64(shape[1]) + indices[1]
-        if not bool((keys[1:] > keys[:-1]).all()):
+        if not got[4]:
             raise ValueError(f"{fn}: is_coalesced=True but {arg}indices are not sorted "
                              f"row-major without duplicates")

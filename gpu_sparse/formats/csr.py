@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from ..backend import Array, CSRForm
 from . import coo
 from .coo import COOPattern
-from .pattern import Layout, Pattern, scipy_values
+from .pattern import Layout, Pattern, host_ints, scipy_values
 
 
 class CSRPattern(Pattern):
@@ -98,8 +98,7 @@ def check_structure(fn: str, crow: Array, col: Array, nnz: int,
     if crow.shape[0] != m + 1:
         raise ValueError(f"{fn}: crow_indices has length {crow.shape[0]} but size "
                          f"{tuple(shape)} needs m + 1 = {m + 1}")
-    first = int(crow[0])
-    last = int(crow[-1])
+    first, last = host_ints([crow[0], crow[-1]])  # one transfer
     if first != 0:
         raise ValueError(f"{fn}: `crow_indices[0] == 0` is not satisfied (got {first})")
     if last != nnz:
@@ -113,14 +112,17 @@ def check_invariants(fn: str, crow: Array, col: Array, shape: Tuple[int, int],
     non-decreasing (so every row lies within ``[0, nnz]``) and every column in range.
     ``arg`` (e.g. ``"mat1 "``) prefixes the arrays' names in the messages."""
     m, n = shape
-    if m and bool((crow[1:] < crow[:-1]).any()):
+    checks = [(crow[1:] < crow[:-1]).any()] if m else []
+    if col.shape[0]:
+        checks += [col.min(), col.max()]
+    got = host_ints(checks) if checks else []  # one transfer
+    if m and got[0]:
         i = int((crow[1:] < crow[:-1]).argmax())
         raise ValueError(f"{fn}: {arg}`crow_indices` must be non-decreasing, but "
                          f"crow_indices[{i + 1}] = {int(crow[i + 1])} < crow_indices[{i}] "
                          f"= {int(crow[i])}")
     if col.shape[0]:
-        lo = int(col.min())
-        hi = int(col.max())
+        lo, hi = got[-2], got[-1]
         if lo < 0:
             raise ValueError(f"{fn}: {arg}col_indices has a negative column index ({lo})")
         if hi >= n:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import enum
 from functools import cached_property
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from ..backend import Array, Backend, CSRForm, get_backend
+from ..backend import Array, Backend, CSRForm, device_of_array, get_backend
 
 
 class Layout(enum.Enum):
@@ -40,6 +40,14 @@ class Layout(enum.Enum):
 
     def __repr__(self) -> str:
         return f"gpu_sparse.{self.value}"
+
+
+def host_ints(values: List[Array]) -> List[int]:
+    """0-d integer or bool arrays of one device as Python ints, in one transfer: the
+    checks of a construction cost one synchronisation on a GPU, not one per number."""
+    backend = get_backend(device_of_array(values[0]) or "cpu")
+    both = backend.xp.stack([v.astype("int64") for v in values])
+    return [int(v) for v in backend.to_numpy(both).tolist()]
 
 
 #: Largest integer magnitude float64 holds exactly (2**53).
