@@ -137,7 +137,6 @@ def check_invariants(fn: str, indices: Array, shape: Tuple[int, int],
         if hi >= shape[d]:
             raise ValueError(f"{fn}: {arg}indices has {name} index {hi} out of range for "
                              f"size {tuple(shape)} (must be < {shape[d]})")
-    if is_coalesced and nnz > 1:
-        if not got[4]:
-            raise ValueError(f"{fn}: is_coalesced=True but {arg}indices are not sorted "
-                             f"row-major without duplicates")
+    if is_coalesced and nnz > 1 and not got[4]:
+        raise ValueError(f"{fn}: is_coalesced=True but {arg}indices are not sorted "
+                         f"row-major without duplicates")
