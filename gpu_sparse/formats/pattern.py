@@ -18,6 +18,8 @@ import enum
 from functools import cached_property
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+import numpy as np
+
 from ..backend import Array, Backend, CSRForm, device_of_array, get_backend
 
 
@@ -168,6 +170,49 @@ class Pattern:
     def cols(self) -> Array:
         """The column of each stored entry, in storage order (nnz,)."""
         raise NotImplementedError
+
+    # ---- segment reductions -----------------------------------------------------------
+    @cached_property
+    def _segment_scans(self) -> Dict[int, Tuple[Any, ...]]:
+        return {}  # dim -> what segment_max needs of the pattern, built on first use
+
+    def segment_max(self, values: Array, dim: int) -> Array:
+        """The maximum of ``values`` (storage order) over each row (``dim`` 1) or column
+        (0): NaN where the segment holds one, -inf where it is empty, in every dtype.
+
+        A segmented scan of ``maximum`` over the entries grouped by segment (the CSR form,
+        or its transpose's) in ``ceil(log2(longest segment))`` elementwise passes, whose
+        masks depend on the pattern only and are kept with it (the longest segment costs
+        one synchronisation on a GPU, once). No atomics: the same bits on every device.
+        (CuPy's ``maximum.at`` compares float64 through float32 and refuses float16.)"""
+        self.prove()
+        scan = self._segment_scans.get(dim)
+        if scan is None:
+            scan = self._segment_scans[dim] = self._segment_scan(dim)
+        perm, masks, last, nonempty, n_seg = scan
+        xp = self.backend.xp
+        if values.shape[0] == 0:
+            return xp.zeros(n_seg, dtype=values.dtype) - np.inf
+        y = values.copy() if perm is None else values[perm]
+        step = 1
+        for same in masks:  # Hillis-Steele: y[k] = max of its segment's entries up to k
+            y[step:] = xp.where(same, xp.maximum(y[step:], y[:-step]), y[step:])
+            step *= 2
+        return xp.where(nonempty, y[last], -np.inf)  # a segment's last entry holds it
+
+    def _segment_scan(self, dim: int) -> Tuple[Any, ...]:
+        xp = self.backend.xp
+        crow, _, perm = self.csr if dim == 1 else self.transposed_csr
+        seg = self.rows if dim == 1 else self.cols
+        seg = seg if perm is None else seg[perm]
+        lengths = crow[1:] - crow[:-1]
+        longest = host_ints([lengths.max()])[0] if lengths.shape[0] else 0
+        masks = []
+        step = 1
+        while step < longest:
+            masks.append(seg[step:] == seg[:-step])
+            step *= 2
+        return perm, masks, xp.maximum(crow[1:] - 1, 0), lengths > 0, crow.shape[0] - 1
 
     def index_arrays(self) -> Dict[str, Array]:
         """The index arrays under the names of their Tensor accessors (``indices``, or

@@ -33,6 +33,16 @@ def _mix(z: Any) -> Any:
         return z ^ (z >> _S31)
 
 
+def _mix_(z: Array) -> Array:
+    """:func:`_mix` in place on a uint64 array (no temporaries but the shifts)."""
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
+
+
 class Generator:
     """A seeded source of random numbers for :func:`randn`, :func:`rand`,
     ``nn.functional.dropout`` and ``nn.init`` (their ``generator=`` argument), as
@@ -69,19 +79,27 @@ class Generator:
 
     def bits(self, n: int, xp: Any) -> Array:
         """The next ``n`` 64-bit outputs of the stream as a uint64 array of ``xp``."""
-        k = xp.arange(self._offset, self._offset + n, dtype=np.uint64)
+        z = xp.arange(self._offset, self._offset + n, dtype=np.uint64)
         self._offset += n
-        with np.errstate(over="ignore"):
-            return _mix(k * _GAMMA + self._start)
+        z *= _GAMMA
+        z += self._start
+        return _mix_(z)
 
     def random(self, shape: Tuple[int, ...], xp: Any, dtype: Any = np.float64) -> Array:
-        """Uniform samples on [0, 1): the top 53 bits (float64) or 24 bits (float32)."""
+        """Uniform samples on [0, 1): the top 53 bits of one output (float64), or two
+        float32 samples of 24 bits from each output (its top and its middle bits)."""
         n = int(np.prod(shape, dtype=np.int64))
-        z = self.bits(n, xp)
         if np.dtype(dtype) == np.float32:
-            u = (z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
+            z = self.bits((n + 1) // 2, xp)
+            hi = (z >> np.uint64(40)).astype(np.float32)
+            z >>= np.uint64(16)
+            z &= np.uint64(0xFFFFFF)
+            u = xp.stack([hi, z.astype(np.float32)], axis=1).reshape(-1)[:n]
+            u *= np.float32(2.0 ** -24)
         else:
-            u = (z >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+            z = self.bits(n, xp)
+            z >>= np.uint64(11)
+            u = z.astype(np.float64) * (2.0 ** -53)
         return u.reshape(shape)
 
     def standard_normal(self, shape: Tuple[int, ...], xp: Any) -> Array:

@@ -883,39 +883,14 @@ def segment_sum(s: Tensor, w: Array, dim: int) -> Array:
     return pattern.spmm_h(conj_array(w), xp.ones((m, 1), dtype=w.dtype)).reshape(n)
 
 
-def segment_max(s: Tensor, v: Array, dim: int) -> Array:
-    """The maximum of the values ``v`` over each row (``dim`` 1) or column (0) of ``s``'s
-    pattern (NaN if the segment holds one, -inf if it is empty), in every dtype.
-
-    A segmented scan of ``maximum`` over the entries grouped by segment (the pattern's
-    CSR form, or its transpose's): ``ceil(log2(nnz))`` elementwise passes, no atomics, so
-    the same bits on every device. (CuPy's ``maximum.at`` compares float64 through
-    float32 and refuses float16.)"""
-    pattern = s.pattern
-    assert pattern is not None
-    xp = s.backend.xp
-    crow, _, perm = pattern.csr if dim == 1 else pattern.transposed_csr
-    seg = segment_of(s, dim)
-    y, seg = (v.copy(), seg) if perm is None else (v[perm], seg[perm])
-    nnz = y.shape[0]
-    if nnz == 0:
-        return xp.zeros(crow.shape[0] - 1, dtype=v.dtype) - np.inf
-    step = 1
-    while step < nnz:  # Hillis-Steele: y[k] = max of its segment's entries up to k
-        y[step:] = xp.where(seg[step:] == seg[:-step], xp.maximum(y[step:], y[:-step]),
-                            y[step:])
-        step *= 2
-    last = xp.maximum(crow[1:] - 1, 0)  # each segment's last entry holds its maximum
-    return xp.where(crow[1:] > crow[:-1], y[last], -np.inf)
-
-
 def segment_softmax(s: Tensor, dim: int, log: bool) -> Array:
     """Softmax (or log-softmax) of a coalesced sparse tensor's real values over each row
     (``dim`` 1) or column (0), the segment maximum subtracted first."""
     xp = s.backend.xp
     seg = segment_of(s, dim)
     v = s.array
-    top = segment_max(s, v, dim)
+    assert s.pattern is not None
+    top = s.pattern.segment_max(v, dim)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         z = v - top[seg]
         e = xp.exp(z)
