@@ -33,38 +33,35 @@ CUSPARSE_INVALID_VALUE = 3
 CUSPARSE_NOT_SUPPORTED = 10
 
 
-class CUDARuntimeError(RuntimeError):
+class _StatusError(RuntimeError):
+    """CuPy's error classes: ``status`` and the message ``NAME: description``."""
+
+    _NAMES: dict[int, tuple[str, str]] = {}
+    _UNKNOWN = "{}"
+
+    def __init__(self, status: int, detail: str = ""):
+        self.status = status
+        name, msg = self._NAMES.get(status, (self._UNKNOWN.format(status), "unknown error"))
+        super().__init__(f"{name}: {msg}" + (f" ({detail})" if detail else ""))
+
+    def __reduce__(self):
+        return type(self), (self.status,)
+
+
+class CUDARuntimeError(_StatusError):
     """``cupy.cuda.runtime.CUDARuntimeError``."""
 
-    def __init__(self, status: int, detail: str = ""):
-        self.status = status
-        name, msg = _RUNTIME.get(status, (f"cudaError{status}", "unknown error"))
-        super().__init__(f"{name}: {msg}" + (f" ({detail})" if detail else ""))
-
-    def __reduce__(self):
-        return type(self), (self.status,)
+    _NAMES, _UNKNOWN = _RUNTIME, "cudaError{}"
 
 
-class CUDADriverError(RuntimeError):
+class CUDADriverError(_StatusError):
     """``cupy.cuda.driver.CUDADriverError`` (what a bad kernel launch raises)."""
 
-    def __init__(self, status: int, detail: str = ""):
-        self.status = status
-        name, msg = _DRIVER.get(status, (f"CUDA_ERROR_{status}", "unknown error"))
-        super().__init__(f"{name}: {msg}" + (f" ({detail})" if detail else ""))
-
-    def __reduce__(self):
-        return type(self), (self.status,)
+    _NAMES, _UNKNOWN = _DRIVER, "CUDA_ERROR_{}"
 
 
-class CuSparseError(RuntimeError):
+class CuSparseError(_StatusError):
     """``cupy_backends.cuda.libs.cusparse.CuSparseError``; ``status`` is the
     cusparseStatus_t."""
 
-    def __init__(self, status: int, detail: str = ""):
-        self.status = status
-        name, msg = _CUSPARSE.get(status, (f"CUSPARSE_STATUS_{status}", "unknown error"))
-        super().__init__(f"{name}: {msg}" + (f" ({detail})" if detail else ""))
-
-    def __reduce__(self):
-        return type(self), (self.status,)
+    _NAMES, _UNKNOWN = _CUSPARSE, "CUSPARSE_STATUS_{}"

@@ -50,6 +50,36 @@ def not_modelled(qualname: str) -> Callable[..., Any]:
     return stub
 
 
+def fill_module(module: Any, qual: str, implemented: dict[str, Any],
+                default: Optional[Callable[[str], Any]] = None) -> None:
+    """Every name CuPy's module ``qual`` has: the implemented ones, else ``default(name)``,
+    else a stub that says the stand-in does not model it."""
+    for name in names.module(qual):
+        if name == "annotations":
+            continue
+        value = implemented.get(name)
+        if value is None and default is not None:
+            value = default(name)
+        setattr(module, name, value if value is not None else not_modelled(f"{qual}.{name}"))
+
+
+def fill_class(cls: type, path: str, module: str) -> None:
+    """CuPy's class ``path``: stubs for the public members the stand-in does not model."""
+    cls.__module__ = module
+    for name in names.members(path):
+        if not name.startswith("_") and not hasattr(cls, name):
+            setattr(cls, name, not_modelled(f"{path}.{name}"))
+
+
+def _device_arrays(fn: str, tup: Any) -> list:
+    arrs = []
+    for x in tup:
+        if not isinstance(x, ndarray):
+            raise TypeError(f"Only cupy arrays can be concatenated ({fn})")
+        arrs.append(x._a)
+    return arrs
+
+
 def _unwrap_args(args: tuple, kwargs: dict, host_ok: bool) -> tuple[tuple, dict, Any]:
     out = kwargs.get("out")
     if out is not None and not isinstance(out, ndarray):
@@ -302,11 +332,7 @@ def shares_memory(a: Any, b: Any, max_work: Any = None) -> bool:
 
 def concatenate(tup: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None,
                 casting: str = "same_kind") -> ndarray:
-    arrs = []
-    for x in tup:
-        if not isinstance(x, ndarray):
-            raise TypeError("Only cupy arrays can be concatenated")
-        arrs.append(x._a)
+    arrs = _device_arrays("cupy.concatenate", tup)
     if not arrs:
         raise ValueError("Cannot concatenate from empty tuple")
     res = np.concatenate(arrs, axis=axis, dtype=dtype, casting=casting,
@@ -316,11 +342,7 @@ def concatenate(tup: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None,
 
 def stack(tup: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
           casting: str = "same_kind") -> ndarray:
-    arrs = []
-    for x in tup:
-        if not isinstance(x, ndarray):
-            raise TypeError("Only cupy arrays can be concatenated")
-        arrs.append(x._a)
+    arrs = _device_arrays("cupy.stack", tup)
     res = np.stack(arrs, axis=axis, dtype=dtype, casting=casting,
                    out=None if out is None else out._a)
     return out if out is not None else wrap(res)

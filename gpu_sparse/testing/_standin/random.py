@@ -13,9 +13,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import core, names
+from . import core
 from .core import ndarray, wrap
-from .functions import not_modelled
+from .functions import fill_class, fill_module
 
 
 def _bits(seed: Any) -> np.random.Generator:
@@ -189,19 +189,7 @@ def build(module: Any) -> None:
                    "get_random_state": get_random_state,
                    "set_random_state": set_random_state, "reset_states": reset_states,
                    "seed": seed}
-    qual = "cupy.random"
-    for name in names.module(qual):
-        if name in implemented:
-            setattr(module, name, implemented[name])
-        elif name == "annotations":
-            continue
-        elif hasattr(RandomState, name):
-            setattr(module, name, _module_level(name))
-        else:
-            setattr(module, name, not_modelled(f"{qual}.{name}"))
-    for cls, path in ((RandomState, "cupy.random.RandomState"),
-                      (Generator, "cupy.random.Generator")):
-        cls.__module__ = qual
-        for name in names.members(path):
-            if not name.startswith("_") and not hasattr(cls, name):
-                setattr(cls, name, not_modelled(f"{path}.{name}"))
+    fill_module(module, "cupy.random", implemented,
+                lambda name: _module_level(name) if hasattr(RandomState, name) else None)
+    fill_class(RandomState, "cupy.random.RandomState", "cupy.random")
+    fill_class(Generator, "cupy.random.Generator", "cupy.random")

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import core, names
+from . import core
 from .core import ndarray, synchronize, wrap
-from .functions import not_modelled
+from .functions import fill_class, fill_module
 
 _KINDS = "?fdFD"
 
@@ -283,15 +283,6 @@ def build(module: Any) -> None:
                    "isspmatrix_csc": lambda x: isinstance(x, csc_matrix),
                    "isspmatrix_coo": lambda x: isinstance(x, coo_matrix)}
     qual = "cupyx.scipy.sparse"
-    for name in names.module(qual):
-        if name in implemented:
-            setattr(module, name, implemented[name])
-        elif name == "annotations":
-            continue
-        else:
-            setattr(module, name, not_modelled(f"{qual}.{name}"))
+    fill_module(module, qual, implemented)
     for cls in (csr_matrix, csc_matrix, coo_matrix):
-        cls.__module__ = qual
-        for name in names.members(f"{qual}.{cls.__name__}"):
-            if not name.startswith("_") and not hasattr(cls, name):
-                setattr(cls, name, not_modelled(f"{qual}.{cls.__name__}.{name}"))
+        fill_class(cls, f"{qual}.{cls.__name__}", qual)
