@@ -34,7 +34,7 @@ t0=$(date +%s)
     echo "Every time below is a host time of NumPy models, not a GPU timing.**"
     echo
   fi
-  echo "- command: \`bash bench/gpu_session.sh\` (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+  echo "- command: \`${GPU_SPARSE_CUDA_STANDIN:+GPU_SPARSE_CUDA_STANDIN=$GPU_SPARSE_CUDA_STANDIN }bash bench/gpu_session.sh${1:+ $1}\` (commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
   echo "- GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo 'none visible to nvidia-smi')"
   echo "- host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
   echo "- python: $("$py" -c 'import sys, numpy, scipy; print(sys.version.split()[0], "numpy", numpy.__version__, "scipy", scipy.__version__)' 2>&1)"
