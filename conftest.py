@@ -1,4 +1,6 @@
-"""Shared test fixtures: the parity fixture over every available backend."""
+"""Shared test fixtures: ``device`` over every available backend (from gpu_sparse's
+pytest plugin, as users' suites get it), a seeded ``rng``, and the tests only a real GPU
+answers."""
 
 import importlib.util
 import zlib
@@ -8,6 +10,9 @@ import pytest
 
 import gpu_sparse
 import gpu_sparse.testing
+
+# the `device` fixture and the report header; the CuPy stand-in under GPU_SPARSE_CUDA_STANDIN
+pytest_plugins = ["gpu_sparse.testing.pytest_plugin"]
 
 BACKENDS = gpu_sparse.available_backends()
 
@@ -29,12 +34,6 @@ if importlib.util.find_spec("distributed") is None:
     collect_ignore.append("gpu_sparse/distributed")
 
 
-@pytest.fixture(params=BACKENDS)
-def device(request):
-    """Every test body taking ``device`` runs once per available backend."""
-    return request.param
-
-
 @pytest.fixture
 def rng(request):
     """A NumPy generator seeded from the test id (fresh data per test, reproducible)."""
@@ -49,9 +48,3 @@ def pytest_collection_modifyitems(config, items):
         why = REAL_GPU_ONLY.get(item.nodeid.split("[")[0])
         if why is not None:
             item.add_marker(pytest.mark.skip(reason=f"needs a real GPU: {why}"))
-
-
-def pytest_report_header(config):
-    standin = " (cuda: the CuPy stand-in, no GPU)" if gpu_sparse.testing.standin_active() \
-        else ""
-    return f"gpu_sparse backends: {', '.join(BACKENDS)}{standin}"

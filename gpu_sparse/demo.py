@@ -105,7 +105,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         graph = gs.datasets.load_cora(device=device)
         runs = [train_gcn(graph, seed) for seed in range(args.seeds)]
         accs = [r["test_accuracy"] for r in runs]
-        print(f"GCN on Cora ({device}, {args.seeds} seeds): test accuracy "
+        print(f"GCN on Cora ({gs.backend.describe_device(device)}, {args.seeds} seeds): "
+              f"test accuracy "
               f"{100 * np.mean(accs):.1f} % (range {100 * min(accs):.1f}-"
               f"{100 * max(accs):.1f} %; the paper: {100 * PAPER_ACCURACY:.1f} %), "
               f"{1e3 * np.mean([r['seconds_per_epoch'] for r in runs]):.1f} ms per epoch, "
@@ -146,7 +147,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "mat1.grad": np.abs(ga - ref_ga).max() / np.abs(ref_ga).max(),
         "mat2.grad": np.abs(gb - ref_gb).max() / np.abs(ref_gb).max(),
     }
-    print(f"gpu_sparse {gs.__version__} on {device}: sparse.addmm with a {m} x {n} COO "
+    print(f"gpu_sparse {gs.__version__} on {gs.backend.describe_device(device)}: "
+          f"sparse.addmm with a {m} x {n} COO "
           f"matrix ({nnz} nonzeros, duplicates included) @ {n} x {p} float32")
     for k, v in errs.items():
         print(f"  max relative error of {k:9s} vs float64 NumPy/SciPy: {v:.2e}")

@@ -58,6 +58,27 @@ def test_the_variable_switches_it_on_in_a_fresh_process():
     assert res.stdout.split("\n")[:2] == ["refused", "('cpu', 'cuda') cupy"]
 
 
+def test_the_plugin_serves_a_users_suite(tmp_path):
+    """A user's suite with gpu_sparse's pytest plugin: the stand-in is on before a test
+    module's top-level `import cupy`, and `device` runs each test on both devices."""
+    (tmp_path / "conftest.py").write_text(
+        'pytest_plugins = ["gpu_sparse.testing.pytest_plugin"]\n')
+    (tmp_path / "test_user.py").write_text(
+        "try:\n    import cupy\nexcept ImportError:\n    cupy = None\n"
+        "import gpu_sparse as gs\n\n"
+        "def test_step(device):\n"
+        "    x = gs.tensor([1.0, 2.0], device=device)\n"
+        "    assert (x * 2).sum().item() == 6.0\n"
+        "    if device == 'cuda':\n"
+        "        assert cupy is not None and type(x.array) is cupy.ndarray\n")
+    env = cpu_only_env(GPU_SPARSE_CUDA_STANDIN="1", PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(tmp_path)], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "2 passed" in res.stdout
+
+
 # ---- names and signatures -------------------------------------------------------------
 def _public(obj):
     return {n for n in dir(obj) if not n.startswith("_")}

@@ -65,6 +65,14 @@ def canonical_device(device: Any, fn: str = "device") -> str:
     raise ValueError(f"{fn}: unknown device {device!r}; expected 'cpu', 'cuda' or 'cuda:N'")
 
 
+def describe_device(device: str) -> str:
+    """A canonical device with its GPU's name: ``"cpu"``, ``"cuda:0 (NVIDIA H100 80GB
+    HBM3)"`` (what the demo and the examples print)."""
+    if device == "cpu":
+        return device
+    return f"{device} ({cuda.device_name(int(device.split(':')[1]))})"
+
+
 def device_of_array(data: Any) -> Optional[str]:
     """``"cuda:N"`` for a CuPy array or a CUDA DLPack producer, else None (host data)."""
     if type(data).__module__.startswith("cupy"):

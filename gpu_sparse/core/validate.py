@@ -9,16 +9,13 @@ their inputs. The index checks of each sparse format live with the format
 from __future__ import annotations
 
 import numbers
+import sys
 from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
 from ..backend import get_backend
 
-try:  # bfloat16's limits (NumPy's finfo does not know the type)
-    import ml_dtypes
-except ImportError:  # no bfloat16 anywhere then
-    ml_dtypes = None
 from ..formats import Layout
 from .tensor import Tensor, is_inexact
 
@@ -123,7 +120,9 @@ def scale_factor(fn: str, name: str, s: Any, dtype: np.dtype) -> Any:
     NaN; PyTorch raises too). Explicit inf/nan stay allowed."""
     value = scalar(fn, name, s, dtype)
     try:
-        info = (ml_dtypes.finfo(dtype) if ml_dtypes is not None and dtype.name == "bfloat16"
+        # bfloat16's limits from ml_dtypes (NumPy's finfo does not know the type), which
+        # a bfloat16 array proves imported: no import of ml_dtypes (about 1 s) up front
+        info = (sys.modules["ml_dtypes"].finfo(dtype) if dtype.name == "bfloat16"
                 else np.finfo(dtype))
         largest = float(info.max)
     except (TypeError, ValueError):  # a dtype without finfo: nothing to check against

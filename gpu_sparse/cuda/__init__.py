@@ -32,6 +32,12 @@ def device_count() -> int:
     return int(cupy.cuda.runtime.getDeviceCount())
 
 
+def device_name(device_id: int) -> str:
+    """The name of a CUDA device, as the driver gives it (e.g. "NVIDIA H100 80GB HBM3")."""
+    import cupy
+    return bytes(cupy.cuda.runtime.getDeviceProperties(device_id)["name"]).decode()
+
+
 def current_device() -> int:
     """The CUDA device CuPy currently uses."""
     import cupy

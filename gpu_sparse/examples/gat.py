@@ -142,7 +142,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     runs = [train_gat(graph, seed, epochs=args.epochs) for seed in range(args.seeds)]
     accs = [r["test_accuracy"] for r in runs]
     seeds = f"{args.seeds} seed" + ("s" if args.seeds != 1 else "")
-    print(f"GAT on Cora ({device}, {seeds}, {args.epochs} epochs): test accuracy "
+    print(f"GAT on Cora ({gs.backend.describe_device(device)}, {seeds}, {args.epochs} "
+          f"epochs): test accuracy "
           f"{100 * np.mean(accs):.1f} % (range {100 * min(accs):.1f}-{100 * max(accs):.1f} %; "
           f"the paper: {100 * PAPER_ACCURACY:.1f} %), "
           f"{1000 * np.mean([r['seconds_per_epoch'] for r in runs]):.1f} ms per epoch")

@@ -25,6 +25,7 @@ source (``cupy/_core/core.pyx``, ``_kernel.pyx``, ``_routines_indexing.pyx``):
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import weakref
 from typing import Any, Callable, Optional
@@ -33,11 +34,6 @@ import numpy as np
 
 from . import memory
 
-try:  # CuPy holds bfloat16 arrays when ml_dtypes is importable (cupy/_core/_scalar.pyx)
-    import ml_dtypes
-    _BF16: Optional[np.dtype] = np.dtype(ml_dtypes.bfloat16)
-except ImportError:
-    _BF16 = None
 
 #: Kinds of the dtypes CuPy holds; bfloat16 (ml_dtypes, kind 'V') is checked by name.
 _KINDS = frozenset("biufc")
@@ -55,21 +51,34 @@ class DeviceSynchronized(RuntimeError):  # noqa: N818 (CuPy's name)
 class State(threading.local):
     """What the stand-in counts and how tests steer it (one per thread).
 
-    ``syncs`` counts device-to-host synchronisations (``float()``, ``bool()``, ``get()``
-    ...), ``h2d`` host-to-device copies, ``launches`` the kernel launches by name and
-    ``cusparse_calls`` the cuSPARSE SpMM calls. ``cusparse_not_supported`` holds
-    ``(value type, index type)`` pairs of CUDA enums for which the stand-in's cuSPARSE
-    answers CUSPARSE_STATUS_NOT_SUPPORTED.
+    ``syncs`` counts device-to-host synchronisations (``float()``, ``bool()``, ``get()``,
+    a boolean mask index ...), ``h2d`` host-to-device copies (``cupy.asarray`` of host
+    data, host values assigned into device arrays), ``launches`` the launches of
+    gpu_sparse's own CUDA kernels by name (RawKernel; cuSPARSE's products are counted in
+    ``cusparse_calls``, as (CUDA value type, cuSPARSE index type) of each SpMM).
+    ``cusparse_not_supported`` holds such pairs for which the stand-in's cuSPARSE answers
+    CUSPARSE_STATUS_NOT_SUPPORTED (the backend then falls back to its own kernel).
     """
 
     def __init__(self) -> None:
+        self.cusparse_not_supported: set[tuple[int, int]] = set()
+        self.allow_sync = True
+        self.rng = np.random.default_rng(0x5EED)
+        self.reset()
+
+    def reset(self) -> State:
+        """Zero the counters (``syncs``, ``h2d``, ``launches``, ``cusparse_calls``);
+        returns the state, e.g. ``state().reset()`` before the code to count."""
         self.syncs = 0
         self.h2d = 0
         self.launches: dict[str, int] = {}
         self.cusparse_calls: list[tuple[int, int]] = []
-        self.cusparse_not_supported: set[tuple[int, int]] = set()
-        self.allow_sync = True
-        self.rng = np.random.default_rng(0x5EED)
+        return self
+
+    def __repr__(self) -> str:
+        return (f"CuPy stand-in state (this thread): syncs={self.syncs} h2d={self.h2d} "
+                f"launches={self.launches} cusparse_calls={len(self.cusparse_calls)} "
+                f"cusparse_not_supported={sorted(self.cusparse_not_supported)}")
 
 
 STATE = State()
@@ -97,10 +106,12 @@ def allow_synchronize(allow: bool):
 
 
 def bfloat16_dtype() -> np.dtype:
-    """``ml_dtypes.bfloat16``, which CuPy holds when ml_dtypes is installed."""
-    if _BF16 is None:
+    """``ml_dtypes.bfloat16``, which CuPy holds when ml_dtypes is installed (asked for
+    only where a bfloat16 value exists, so ml_dtypes is imported already)."""
+    ml_dtypes = sys.modules.get("ml_dtypes")
+    if ml_dtypes is None:
         raise TypeError("bfloat16 needs ml_dtypes (pip install ml_dtypes)")
-    return _BF16
+    return np.dtype(ml_dtypes.bfloat16)
 
 
 def check_dtype(dtype: Any) -> np.dtype:

@@ -18,7 +18,7 @@ from typing import Any, Optional
 from . import errors, kernels, memory
 
 DEVICE_COUNT = int(os.environ.get("GPU_SPARSE_CUDA_STANDIN_DEVICES", "1") or 1)
-_PROPERTIES = {"name": b"gpu_sparse CuPy stand-in (no GPU)", "totalGlobalMem": 80 * 2**30,
+_PROPERTIES = {"name": b"gpu_sparse CuPy stand-in, no GPU", "totalGlobalMem": 80 * 2**30,
                "sharedMemPerBlock": 48 * 1024, "warpSize": 32, "maxThreadsPerBlock": 1024,
                "maxThreadsDim": (1024, 1024, 64), "maxGridSize": (2**31 - 1, 65535, 65535),
                "major": 9, "minor": 0, "multiProcessorCount": 132,
