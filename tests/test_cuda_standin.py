@@ -216,6 +216,9 @@ def test_memory_pool_rounds_caches_and_limits(cp):
     try:
         with pytest.raises(cp.cuda.memory.OutOfMemoryError):
             cp.empty(4096, dtype=cp.uint8)
+        del_me = cp.empty(1024, dtype=cp.uint8)
+        del del_me  # cached, not in use: CuPy frees it and tries again
+        cp.empty(512, dtype=cp.uint8)
     finally:
         pool.set_limit(size=0)
 
@@ -304,6 +307,40 @@ def test_synchronisations_are_counted_and_can_be_forbidden(cp):
             float(b[0])
 
 
+@active
+def test_what_cupy_refuses_and_counts(cp):
+    a = cp.arange(6.0)
+    with pytest.raises(ValueError, match="non-scalar numpy.ndarray cannot be used for fill"):
+        a[:] = np.ones(6)  # host data through a basic index: CuPy fills, scalars only
+    with pytest.raises(ValueError, match="non-scalar"):
+        a[1:3] = [7.0, 8.0]
+    with pytest.raises(OverflowError):
+        cp.zeros(2, cp.int8)[0] = 300
+    a[cp.asarray([1, 2])] = np.array([7.0, 8.0])  # an advanced index copies it over
+    assert a.get().tolist() == [0.0, 7.0, 8.0, 3.0, 4.0, 5.0]
+    st = gt.state().reset()
+    a[a > 4] = 0.0  # a boolean mask: a synchronisation
+    a[[0, 1]]  # host indices: a copy to the device
+    assert (st.syncs, st.h2d) == (1, 1), st
+    with pytest.raises(TypeError, match="casting is not supported yet"):
+        a.astype(cp.float32, casting="same_kind")
+    assert cp.ascontiguousarray(cp.asarray(3.0)).shape == (1,)
+    with pytest.raises(NotImplementedError, match="for v"):
+        cp.searchsorted(a, np.int64(1))
+    with pytest.raises(TypeError, match="Unsupported type"):
+        cp.nonzero([1, 0, 1])
+    with pytest.raises(ValueError, match="Unsupported dtype"):
+        cp.zeros(2, np.longdouble)
+    assert cp.asarray(np.arange(3, dtype=">f8")).dtype.isnative
+    t = cp.arange(6.0).reshape(2, 3).T
+    with pytest.raises(AttributeError):
+        t.shape = (6,)  # it would need a copy: CuPy refuses
+    with pytest.warns(DeprecationWarning):
+        assert not bool(cp.zeros(0))
+    assert (a == None).get().tolist() == [False] * 6  # noqa: E711 (CuPy's answer)
+    assert bool(a[0] == np.array(0.0))  # a 0-d NumPy array compares as its scalar
+
+
 # ---- kernels -------------------------------------------------------------------------------
 def _spmm(cp, dtype=np.float32, vec=4, p=8):
     kernel = launch.spmm_kernel(dtype, np.int32, vec)
@@ -367,6 +404,20 @@ def test_launches_are_checked_as_cuda_and_the_kernel_need(cp):
         ker(grid, launch.BLOCK, tuple(bad))
     with pytest.raises(TypeError, match="options"):
         cp.RawModule(code="", options=["-DX=1"])
+    with pytest.raises(TypeError, match="integers"):
+        ker((float(grid[0]),), launch.BLOCK, tuple(args))
+    from gpu_sparse.testing._standin.kernels import StandinLaunchError
+    big = sp.random(2000, 6, density=0.5, format="csr", random_state=0, dtype=np.float32)
+    many = list(args)
+    many[0] = cp.asarray(big.indptr.astype(np.int32))
+    many[1] = cp.asarray(big.indices.astype(np.int32))
+    many[2] = cp.asarray(big.data)
+    many[5] = many[6] = cp.zeros((2000, 8), cp.float32)
+    many[7] = np.int64(2000)
+    with pytest.raises(StandinLaunchError, match="outputs past them stay unwritten"):
+        ker((1,), launch.BLOCK, tuple(many))  # one block for 2000 rows
+    with pytest.raises(CUDADriverError, match="whole warps"):
+        ker(grid, (100,), tuple(args))
 
 
 # ---- cuSPARSE ---------------------------------------------------------------------------------
@@ -394,6 +445,16 @@ def test_cusparse_checks_its_arguments(cp):
         cs.spMM_bufferSize(h, 1, 0, one.ctypes.data, a, db, one.ctypes.data, dc, f32, 12)
     with pytest.raises(cs.CuSparseError, match="inside live device memory"):
         cs.createDnMat(2, 3, 3, np.ones(6, np.float32).ctypes.data, f32, 2)
+    bad_col = cp.asarray(np.array([1, 5], np.int32))  # column 5 of a 2-column matrix
+    a2 = cs.createCsr(2, 2, 2, crow.data.ptr, bad_col.data.ptr, vals.data.ptr, i32, i32, 0,
+                      f32)
+    c2 = cp.zeros((2, 3), cp.float32)
+    dc2 = cs.createDnMat(2, 3, 3, c2.data.ptr, f32, cs.CUSPARSE_ORDER_ROW)
+    buf = cp.empty(4096, cp.uint8)
+    from cupy.cuda.driver import CUDADriverError
+    with pytest.raises(CUDADriverError, match="ILLEGAL_ADDRESS"):
+        cs.spMM(h, 0, 0, one.ctypes.data, a2, db, one.ctypes.data, dc2, f32, 12,
+                buf.data.ptr)
     cs.destroySpMat(a)
     with pytest.raises(cs.CuSparseError):
         cs.destroySpMat(a)

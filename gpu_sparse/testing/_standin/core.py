@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import warnings
 import weakref
 from typing import Any, Callable, Optional
 
@@ -115,8 +116,12 @@ def bfloat16_dtype() -> np.dtype:
 
 
 def check_dtype(dtype: Any) -> np.dtype:
+    """A dtype CuPy holds: bool, integers, float16/32/64 (bfloat16), complex64/128, in
+    native byte order (``_dtype.pyx``: no long double, no big-endian arrays)."""
     dt = np.dtype(dtype)
-    if dt.kind not in _KINDS and dt.name != "bfloat16":
+    if (dt.kind not in _KINDS and dt.name != "bfloat16") or \
+            (dt.kind in "fc" and dt.itemsize > (8 if dt.kind == "f" else 16)) or \
+            not dt.isnative:
         raise ValueError(f"Unsupported dtype {dt}")
     return dt
 
@@ -166,8 +171,11 @@ def operator_index(x: Any) -> int:
 
 
 def to_device(host: Any, dtype: Any = None, order: str = "K") -> ndarray:
-    """A copy of host data on the device (one host-to-device transfer)."""
+    """A copy of host data on the device (one host-to-device transfer); big-endian host
+    data arrives in native byte order, as CuPy converts it."""
     arr = np.asarray(host, dtype=dtype)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     STATE.h2d += 1
     return _adopt_copy(arr, order)
 
@@ -245,6 +253,7 @@ def _prepare_index(a: np.ndarray, key: Any) -> tuple:
         if isinstance(s, ndarray):
             s = s._a
         elif isinstance(s, (list, tuple, np.ndarray)):
+            STATE.h2d += 1  # CuPy copies host index arrays to the device
             s = np.asarray(s)
             if s.size == 0 and s.dtype.kind == "f":
                 s = s.astype(np.int32)  # an empty list means no indices, not a mask
@@ -298,17 +307,27 @@ def getitem(x: ndarray, key: Any) -> ndarray:
 
 
 def setitem(x: ndarray, key: Any, value: Any) -> None:
+    """``x[key] = value`` as ``_scatter_op`` does it: a device array is copied; host data
+    is ``fill``-ed through a basic index (a scalar only: ValueError for a non-scalar,
+    OverflowError for a number the dtype cannot hold) and copied to the device first
+    through an advanced one; a boolean mask costs a synchronisation."""
     k = _prepare_index(x._a, key)
+    target = x._a
+    advanced = _has_advanced(k)
+    if any(isinstance(s, np.ndarray) and s.dtype.kind == "b" and s.ndim > 0 for s in k):
+        synchronize("a boolean mask assignment (the count of selected elements)")
     if isinstance(value, ndarray):
         v = value._a
+    elif not advanced:
+        v = np.asarray(value, dtype=target.dtype)  # ndarray.fill's conversion
+        if v.shape != ():
+            raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
     else:
         if isinstance(value, (np.ndarray, list, tuple)):
-            STATE.h2d += 1  # CuPy copies host values to the device first
-        v = np.asarray(value)
-        check_dtype(v.dtype) if v.dtype.kind not in "O" else None
-    target = x._a
+            STATE.h2d += 1  # cupy.array(value, dtype=a.dtype): a copy to the device
+        v = np.array(value, dtype=target.dtype)
     with quiet():
-        if not _has_advanced(k):
+        if not advanced:
             target[k] = v
             return
         # positions written, in NumPy's order; a repeated one gets a random winner
@@ -394,7 +413,9 @@ class ndarray:  # noqa: N801 (CuPy's name)
 
     @shape.setter
     def shape(self, value: Any) -> None:
-        self._a = self._a.reshape(_shape_tuple(value))
+        view = self._a.view()
+        view.shape = _shape_tuple(value)  # AttributeError where it would need a copy
+        self._a = view
 
     @property
     def dtype(self) -> np.dtype:
@@ -532,6 +553,12 @@ class ndarray:  # noqa: N801 (CuPy's name)
                         "`.get()` to construct a NumPy array explicitly.")
 
     def __bool__(self) -> bool:
+        if self.size == 0:  # CuPy still answers False, with NumPy 1's deprecation
+            warnings.warn("The truth value of an empty array is ambiguous. Returning False, "
+                          "but in future this will result in an error. Use `array.size > "
+                          "0` to check that an array is not empty.", DeprecationWarning,
+                          stacklevel=2)
+            return False
         return bool(self._host("ndarray.__bool__"))
 
     def __int__(self) -> int:

@@ -211,6 +211,26 @@ def _check_spmm(handle: Any, opA: Any, opB: Any, matA: Any, matB: Any, matC: Any
     return a, b, c, op_a, op_b, _value_dtype(ct, "computeType")
 
 
+def _check_contents(a: dict[str, Any]) -> None:
+    """The index arrays cuSPARSE follows without checking: a bad one reads out of bounds
+    on a GPU (CUDA_ERROR_ILLEGAL_ADDRESS, or garbage); here it raises."""
+    base, nnz = a["base"], a["nnz"]
+    cols = a["colind"].astype(np.int64) - base
+    bad = ""
+    if cols.size and (cols.min() < 0 or cols.max() >= a["cols"]):
+        bad = f"a column index outside [0, {a['cols']})"
+    if a["kind"] == "csr":
+        off = a["offsets"].astype(np.int64) - base
+        if off[0] != 0 or off[-1] != nnz or (off.size > 1 and (np.diff(off) < 0).any()):
+            bad = "row offsets that are not a non-decreasing 0 .. nnz"
+    else:
+        rows = a["rowind"].astype(np.int64) - base
+        if rows.size and (rows.min() < 0 or rows.max() >= a["rows"]):
+            bad = f"a row index outside [0, {a['rows']})"
+    if bad:
+        raise errors.CUDADriverError(errors.ILLEGAL_ADDRESS, f"cuSPARSE SpMM given {bad}")
+
+
 def spMM_bufferSize(handle: Any, opA: Any, opB: Any, alpha: Any, matA: Any, matB: Any,
                     beta: Any, matC: Any, computeType: Any, alg: Any) -> int:
     a = _check_spmm(handle, opA, opB, matA, matB, matC, computeType, alg)[0]
@@ -228,6 +248,7 @@ def spMM(handle: Any, opA: Any, opB: Any, alpha: Any, matA: Any, matB: Any, beta
     STATE.cusparse_calls.append((a["vt"], a["it"]))
     al, be = _scalar(alpha, acc, "alpha"), _scalar(beta, acc, "beta")
     vals = a["values"].astype(acc)
+    _check_contents(a)
     if a["kind"] == "csr":
         ptr = a["offsets"].astype(np.int64) - a["base"]
         mat = sp.csr_matrix((vals, a["colind"].astype(np.int64) - a["base"], ptr),

@@ -35,7 +35,12 @@ HOST_RESULT = frozenset({"may_share_memory", "shares_memory", "isscalar", "ndim"
                          "isrealobj", "isfortran"})
 #: Functions that read a count or values back to the host before they can return.
 SYNCING = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "extract",
-                     "compress", "bincount", "array_equal", "allclose"})
+                     "compress", "bincount"})
+#: Functions whose Python bool NumPy returns CuPy gives as a 0-d device array.
+DEVICE_BOOL = frozenset({"array_equal", "array_equiv", "allclose"})
+#: Parameters that take a device array: a list or tuple there is CuPy's TypeError.
+ARRAY_PARAMS = frozenset({"a", "ar", "ary", "arr", "array", "x", "x1", "x2", "v", "m",
+                          "condition", "indices", "values", "weights", "sorter", "y"})
 
 
 def not_modelled(qualname: str) -> Callable[..., Any]:
@@ -94,12 +99,18 @@ def numpy_function(qualname: str, np_func: Callable[..., Any], entry: Optional[d
     """CuPy's ``qualname`` as NumPy's ``np_func`` on device arrays (module docstring)."""
     short = qualname.rpartition(".")[2]
     check = names.checker(qualname, entry)
+    sig = names.signature(entry)
     host_ok = short in HOST_INPUT
     host_result = short in HOST_RESULT
     syncs = short in SYNCING
 
     def f(*args: Any, **kwargs: Any) -> Any:
         check(*args, **kwargs)
+        if sig is not None and not host_ok:
+            for name, value in sig.bind(*args, **kwargs).arguments.items():
+                if name in ARRAY_PARAMS and isinstance(value, (list, tuple)):
+                    raise TypeError(f"{qualname}: Unsupported type {type(value)} for "
+                                    f"{name} (CuPy takes device arrays)")
         a, kw, out = _unwrap_args(args, kwargs, host_ok)
         if syncs:
             synchronize(qualname)
@@ -107,6 +118,8 @@ def numpy_function(qualname: str, np_func: Callable[..., Any], entry: Optional[d
             res = np_func(*a, **kw)
         if out is not None:
             return out
+        if short in DEVICE_BOOL:
+            return wrap(np.asarray(res))
         return res if host_result else wrap(res)
 
     f.__name__ = short
@@ -118,18 +131,19 @@ def numpy_function(qualname: str, np_func: Callable[..., Any], entry: Optional[d
 # ---- creation -----------------------------------------------------------------------
 def array(obj: Any, dtype: Any = None, copy: Any = True, order: str = "K",
           subok: bool = False, ndmin: int = 0, *, blocking: bool = False) -> ndarray:
-    """``copy``: True always copies, None copies when a cast, a layout or host data asks
-    for it, False raises ValueError then (NumPy 2's meaning, which CuPy 14 follows)."""
+    """``copy``: True always copies; for a device array None copies when a cast, a layout
+    or another device asks for it and False raises ValueError then (NumPy 2's meaning);
+    host data is always copied (CuPy ignores ``copy`` there)."""
     if isinstance(obj, ndarray):
         dt = core.check_dtype(obj.dtype if dtype is None else dtype)
-        same = dt == obj.dtype and _order_ok(obj, order)
+        same = dt == obj.dtype and _order_ok(obj, order) and \
+            obj._alloc.device_id == memory.current_device_id()  # else a copy over here
         if copy is not True and same:
             return _ndmin(obj, ndmin)
         if copy is False:
             raise ValueError("Unable to avoid copy while creating an array as requested.")
         return _ndmin(obj.astype(dt, order=order, copy=True), ndmin)
-    if copy is False:
-        raise ValueError("Unable to avoid copy while creating an array as requested.")
+    # host data is copied whatever copy says (CuPy's _array_default ignores it)
     if hasattr(obj, "__cuda_array_interface__") and not isinstance(obj, np.ndarray):
         return array(_from_cai(obj), dtype, copy, order, subok, ndmin)
     host = np.array(obj, dtype=dtype, order=order if order in "CFAK" else "K", ndmin=ndmin,
@@ -184,6 +198,8 @@ def _device_only(fn: str, a: Any) -> ndarray:
 def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
     a = _device_only("cupy.ascontiguousarray", a)
     dt = a.dtype if dtype is None else core.check_dtype(dtype)
+    if a.ndim == 0:  # 1-D at least, as CuPy's and NumPy's
+        a = a.reshape((1,))
     if a._a.flags.c_contiguous and dt == a.dtype:
         return a
     return a.astype(dt, order="C", copy=True)
@@ -192,6 +208,8 @@ def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
 def asfortranarray(a: Any, dtype: Any = None) -> ndarray:
     a = _device_only("cupy.asfortranarray", a)
     dt = a.dtype if dtype is None else core.check_dtype(dtype)
+    if a.ndim == 0:
+        a = a.reshape((1,))
     if a._a.flags.f_contiguous and dt == a.dtype:
         return a
     return a.astype(dt, order="F", copy=True)
@@ -258,7 +276,7 @@ def lexsort(keys: Any) -> ndarray:
         raise TypeError(f"cupy.lexsort: keys must be a cupy.ndarray of shape (k, N), got "
                         f"{type(keys).__name__}")
     if keys.ndim == 1:
-        return wrap(np.lexsort(keys._a[None]))
+        return wrap(np.array(0, dtype=np.intp))  # CuPy's answer for one 1-D key
     if keys.ndim > 2:
         raise NotImplementedError("Keys with the rank of three or more is not supported "
                                   "in lexsort")
@@ -285,6 +303,17 @@ def take_along_axis(a: Any, indices: Any, axis: Any) -> ndarray:
     if n and idx.size:
         idx = np.mod(idx, n)
     return wrap(np.take_along_axis(a._a, idx, axis=axis))
+
+
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> ndarray:
+    """CuPy takes ``v`` as a device array or a Python number only (search.py)."""
+    a = _device_only("cupy.searchsorted", a)
+    if not isinstance(v, ndarray) and type(v) not in (int, float, complex):
+        raise NotImplementedError("Only int, float, complex and cupy.ndarray are supported "
+                                  "for v (cupy.searchsorted)")
+    srt = None if sorter is None else _device_only("cupy.searchsorted", sorter)._a
+    return wrap(np.searchsorted(a._a, v._a if isinstance(v, ndarray) else v, side=side,
+                                sorter=srt).astype(np.int64))
 
 
 def bincount(x: Any, weights: Any = None, minlength: Any = None) -> ndarray:
@@ -438,13 +467,14 @@ def astype(self: ndarray, dtype: Any, order: str = "K", casting: Any = None,
            subok: Any = None, copy: bool = True) -> ndarray:
     """Casts as CUDA converts: float to integer saturates and NaN becomes 0; complex to
     real drops the imaginary part (with CuPy's ComplexWarning)."""
+    if casting is not None:
+        raise TypeError("casting is not supported yet")
+    if subok is not None:
+        raise TypeError("subok is not supported yet")
     dt = core.check_dtype(dtype)
     src = self._a
     if not copy and dt == src.dtype and _order_ok(self, order if order != "K" else None):
         return self
-    if casting is not None and not np.can_cast(src.dtype, dt, casting):
-        raise TypeError(f"Cannot cast array data from {src.dtype} to {dt} according to "
-                        f"the rule '{casting}'")
     if order == "A":
         order = "F" if src.flags.f_contiguous and not src.flags.c_contiguous else "C"
     with core.quiet(), warnings.catch_warnings():
@@ -507,8 +537,8 @@ def _method_view(self: ndarray, *args: Any, **kwargs: Any) -> ndarray:
 def _method_fill(self: ndarray, value: Any) -> None:
     if isinstance(value, ndarray):
         value = value._a
-    elif isinstance(value, np.ndarray):
-        raise TypeError(f"Unsupported type {type(value)}")
+    elif isinstance(value, np.ndarray) and value.ndim:
+        raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
     with core.quiet():
         self._a.fill(value)
 
@@ -650,6 +680,7 @@ OVERRIDES: dict[str, Callable[..., Any]] = {
     "broadcast_to": broadcast_to, "broadcast_arrays": broadcast_arrays,
     "argsort": argsort, "sort": sort, "lexsort": lexsort, "take": take,
     "take_along_axis": take_along_axis, "bincount": bincount, "where": where,
+    "searchsorted": searchsorted,
     "may_share_memory": may_share_memory, "shares_memory": shares_memory,
     "concatenate": concatenate, "stack": stack, "get_array_module": get_array_module,
     "is_available": is_available, "show_config": show_config, "memoize": memoize,

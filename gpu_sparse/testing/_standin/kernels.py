@@ -32,6 +32,7 @@ raises NotImplementedError naming it.
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -138,6 +139,11 @@ def _arg_dtype(x: Any) -> Optional[np.dtype]:
     return None
 
 
+class StandinLaunchError(RuntimeError):
+    """A launch a GPU would run without an error but with a wrong result (too few
+    threads for the kernel's work)."""
+
+
 def _fail(expr: str, i: int, p: Param, msg: str) -> TypeError:
     return TypeError(f"CuPy stand-in: launch of {expr}: argument {i} ({p.name}) {msg} "
                      f"(on a GPU the kernel would read the wrong bytes)")
@@ -147,7 +153,10 @@ def _dim3(x: Any, what: str) -> tuple[int, int, int]:
     if not isinstance(x, tuple):
         raise TypeError(f"Argument '{what}' has incorrect type (expected tuple, got "
                         f"{type(x).__name__})")
-    dims = (tuple(int(v) for v in x) + (1, 1))[:3]
+    try:  # Cython's Py_ssize_t conversion: a float is a TypeError
+        dims = (tuple(operator.index(v) for v in x) + (1, 1))[:3]
+    except TypeError:
+        raise TypeError(f"'{what}' must hold integers, got {x!r}") from None
     return tuple(max(1, d) for d in dims)  # type: ignore[return-value]
 
 
@@ -219,6 +228,15 @@ def launch(source: str, expression: str, grid: Any, block: Any, args: Any,
         raise errors.CUDADriverError(errors.MISALIGNED_ADDRESS,
                                      f"{expression}: rows of p = {cols} values read "
                                      f"{vec} at a time")
+    launched = g[0] * b[0]
+    if model.warps and b[0] % geometry.WARP_SIZE:
+        raise errors.CUDADriverError(errors.INVALID_VALUE, f"{expression} works in whole "
+                                     f"warps; block {b} is not a multiple of 32 threads")
+    needed = model.threads(bound, vec)
+    if launched < needed:
+        raise StandinLaunchError(f"CuPy stand-in: launch of {expression} runs {launched} "
+                                 f"threads (grid {g}, block {b}) where its mapping needs "
+                                 f"{needed}: on a GPU the outputs past them stay unwritten")
     views = {k: (v._a.reshape(-1) if isinstance(v, ndarray) else v)
              for k, v in bound.items()}
     for p in params:  # inputs are read-only to the model
@@ -246,6 +264,11 @@ class Model(NamedTuple):
     run: Callable[[dict, dict, dict], None]
     #: pointer parameters read or written ``VEC`` elements at a time
     vector_params: tuple[str, ...]
+    #: threads the kernel's mapping needs to reach all its work (one per row group,
+    #: segment, element ...): a smaller grid leaves outputs unwritten on a GPU
+    threads: Callable[[dict, int], int]
+    #: whether the kernel works in whole warps (a block of a multiple of 32 threads)
+    warps: bool
 
 
 def _acc(dt: np.dtype) -> np.dtype:
@@ -427,10 +450,23 @@ def _sddmm(v: dict, dt: dict, binding: dict) -> None:
     _store(v["out"], res.astype(acc), "out")
 
 
+def _rows_threads(n: str) -> Callable[[dict, int], int]:
+    """Threads of a warp-per-row-group product over ``v[n]`` units (launch.py)."""
+    def threads(v: dict, vec: int) -> int:
+        units, p = int(v[n]), int(v["p"])
+        if units <= 0 or p <= 0:
+            return 0
+        return geometry.spmm_warps(units, p, vec) * geometry.WARP_SIZE
+    return threads
+
+
 MODELS: dict[str, Model] = {
-    geometry.SPMM: Model(_spmm_csr, ("b", "c", "out")),
-    geometry.SPMM_PARTIAL: Model(_spmm_partial, ("b",)),
-    geometry.SPMM_COMBINE: Model(_spmm_combine, ()),
-    geometry.SEGMENT_SUM: Model(_segment_sum, ()),
-    geometry.SDDMM: Model(_sddmm, ("a", "b")),
+    geometry.SPMM: Model(_spmm_csr, ("b", "c", "out"), _rows_threads("n_rows"), True),
+    geometry.SPMM_PARTIAL: Model(_spmm_partial, ("b",), _rows_threads("n_seg"), True),
+    geometry.SPMM_COMBINE: Model(_spmm_combine, (), lambda v, vec: max(
+        0, int(v["n_rows"])) * max(0, int(v["p"])), False),
+    geometry.SEGMENT_SUM: Model(_segment_sum, (), lambda v, vec: max(0, int(v["n_seg"])),
+                                False),
+    geometry.SDDMM: Model(_sddmm, ("a", "b"), lambda v, vec: geometry.sddmm_warps(
+        max(0, int(v["nnz"]))) * geometry.WARP_SIZE, True),
 }

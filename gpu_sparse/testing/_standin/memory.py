@@ -134,6 +134,9 @@ class MemoryPool:
                 raw = cached.pop()
                 self._free_bytes -= rounded
             else:
+                if self._limit and self._used + self._free_bytes + rounded > self._limit:
+                    self._free.clear()  # CuPy frees the cached blocks and tries again
+                    self._free_bytes = 0
                 total = self._used + self._free_bytes
                 if self._limit and total + rounded > self._limit:
                     raise OutOfMemoryError(size, total, self._limit)

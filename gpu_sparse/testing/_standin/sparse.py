@@ -232,8 +232,8 @@ class coo_matrix(spmatrix):  # noqa: N801
         for x in (data, row, col):
             if not isinstance(x, ndarray) or x.ndim != 1:
                 raise ValueError("row, column, and data arrays must be 1-D")
+        synchronize("coo_matrix(): the index bounds")  # read whether or not shape is given
         if shape is None:
-            synchronize("coo_matrix shape")
             shape = (int(row._a.max()) + 1 if row.size else 0,
                      int(col._a.max()) + 1 if col.size else 0)
         idx = _index_dtype(row._a, col._a, maxval=max(shape))

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import core, names
+from . import core, memory, names
 from .core import STATE, ndarray
 
 _AT_DTYPES = {
@@ -41,6 +41,11 @@ _AT_DTYPES = {
 
 def _operand(x: Any, fn: str) -> Any:
     if isinstance(x, ndarray):
+        if x._alloc.device_id != memory.current_device_id():
+            raise ValueError(f"The device where the array resides ({x._alloc.device_id}) "
+                             f"is different from the current device "
+                             f"({memory.current_device_id()}). Peer access is unavailable "
+                             f"between these devices.")
         return x._a
     if core.is_scalar(x):
         return x
@@ -140,6 +145,13 @@ class ufunc:  # noqa: N801 (CuPy's name)
                             f"{', '.join(allowed)} as data type")
         key = core._prepare_index(a._a, indices)
         target = a._a
+        if any(isinstance(s, np.ndarray) and s.dtype.kind == "b" and s.ndim > 0
+               for s in key):
+            core.synchronize(f"cupy.{self._short}.at with a boolean mask")
+        if not core._has_advanced(key):  # no repeats possible: the plain ufunc
+            with core.quiet():
+                target[key] = self._np(target[key], v)
+            return
         pos = np.arange(target.size, dtype=np.int64).reshape(target.shape)[key]
         vb = np.broadcast_to(v, pos.shape)
         flat, vals = pos.reshape(-1), vb.reshape(-1)
@@ -236,10 +248,14 @@ def install_operators(ufuncs: dict[str, ufunc], matmul: Any) -> None:
     ndarray.__matmul__ = forward(matmul)
     ndarray.__rmatmul__ = reflected(matmul)
 
-    def compare(f: Any) -> Any:
+    def compare(f: Any, short: str) -> Any:
         def op(self: ndarray, other: Any) -> Any:
+            if other is None and short in ("eq", "ne"):  # CuPy: an array of the answer
+                return core.wrap(np.full(self.shape, short == "ne"))
+            if isinstance(other, np.ndarray) and other.ndim == 0:
+                other = other.item()  # CuPy's __richcmp__ takes a 0-d NumPy as a scalar
             if not isinstance(other, (ndarray, np.ndarray)) and not core.is_scalar(other):
-                return NotImplemented  # None, lists, objects that defer: not CuPy's
+                return NotImplemented
             if isinstance(other, np.ndarray) and _should_use_rop(self, other):
                 return NotImplemented
             return f(self, other)
@@ -247,7 +263,7 @@ def install_operators(ufuncs: dict[str, ufunc], matmul: Any) -> None:
 
     for short, name in {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
                         "gt": "greater", "ge": "greater_equal"}.items():
-        setattr(ndarray, f"__{short}__", compare(ufuncs[name]))
+        setattr(ndarray, f"__{short}__", compare(ufuncs[name], short))
     ndarray.__neg__ = lambda self: ufuncs["negative"](self)
     ndarray.__pos__ = lambda self: ufuncs["positive"](self)
     ndarray.__abs__ = lambda self: ufuncs["absolute"](self)
