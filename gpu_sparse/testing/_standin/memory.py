@@ -6,8 +6,10 @@ a host copy (``.get()``, ``cupy.asnumpy``) is a copy, and writing into it change
 nothing on the "device". As in CuPy (``cupy/cuda/memory.pyx``), sizes are rounded up to
 :data:`ALLOCATION_UNIT_SIZE` bytes, blocks start on :data:`ALIGNMENT` bytes, a freed block
 stays in the pool (``total_bytes``) until ``free_all_blocks`` and is reused for a request
-of the same rounded size, and fresh memory holds garbage (bytes 0xFF: NaN in every float
-dtype), never zeros.
+of the same rounded size, a request over the limit frees the cached blocks and tries
+again, and fresh memory holds garbage (bytes 0xFF: NaN in every float dtype), never
+zeros. CuPy also splits a larger cached block for a smaller request (best fit); the
+stand-in does not, so its ``total_bytes`` can run above a GPU's: an upper bound.
 
 Pointers (``MemoryPointer.ptr``, ``ndarray.data.ptr``) are the addresses of those host
 bytes, so that the stand-in's cuSPARSE and kernels can check that every pointer they get
