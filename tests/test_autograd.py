@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gpu_sparse as gs
-from gpu_sparse.ops.derivatives import DERIVATIVES, ValuesCtx, record
+from gpu_sparse.ops.derivatives import DERIVATIVES, InputCtx, record
 from tests.helpers import assert_close, host, make_sparse, randn
 
 
@@ -64,13 +64,13 @@ def test_gradcheck_catches_a_wrong_formula(device, rng, monkeypatch):
     fn = (lambda a, b: gs.sparse.addmm(gs.zeros(3, 2, dtype=np.complex128, device=device),
                                        a, b, alpha=1 + 1j))
     assert gs.autograd.gradcheck(fn, (a, b))
-    good = DERIVATIVES["addmm"]["mat1"]
+    good = DERIVATIVES["addmm"].formulas["mat1"]
 
     def forgets_conj(c, g):  # PyTorch 2.13's mistake: alpha instead of conj(alpha)
         c2 = type(c)(**{**vars(c), "alpha": np.conj(c.alpha)})
         return good(c2, g)
 
-    monkeypatch.setitem(DERIVATIVES["addmm"], "mat1", forgets_conj)
+    monkeypatch.setitem(DERIVATIVES["addmm"].formulas, "mat1", forgets_conj)
     with pytest.raises(gs.GradcheckError, match=r"inputs\[0\]"):
         gs.autograd.gradcheck(fn, (a, b))
     assert gs.autograd.gradcheck(fn, (a, b), raise_exception=False) is False
@@ -107,14 +107,14 @@ def test_record_refuses_an_op_without_a_table_entry(device):
     x = gs.tensor([1.0, 2.0], device=device, requires_grad=True)
     out = gs.tensor([0.0], device=device)
     with pytest.raises(KeyError, match="'no_such_op' has no entry in DERIVATIVES"):
-        record("no_such_op", out, [("input", x)], ValuesCtx(x))
+        record("no_such_op", out, [("input", x)], InputCtx(x))
     with pytest.raises(KeyError, match="no derivative formula for input 'other'"):
-        record("values", out, [("other", x)], ValuesCtx(x))
-    with pytest.raises(TypeError, match="'sum' saves a SumCtx, got ValuesCtx"):
-        record("sum", out, [("input", x)], ValuesCtx(x))
+        record("values", out, [("other", x)], InputCtx(x))
+    with pytest.raises(TypeError, match="'sum' saves a SumCtx, got InputCtx"):
+        record("sum", out, [("input", x)], InputCtx(x))
     with gs.no_grad():  # refused whatever the grad mode
         with pytest.raises(KeyError):
-            record("no_such_op", out, [("input", x)], ValuesCtx(x))
+            record("no_such_op", out, [("input", x)], InputCtx(x))
     assert out.grad_fn is None and not out.requires_grad
 
 
@@ -136,3 +136,22 @@ def test_pass_through_grads_do_not_alias(device):
     (x * 3.0).sum().backward()
     np.testing.assert_allclose(host(x.grad), [4.0, 4.0])
     np.testing.assert_allclose(host(y.grad), [1.0, 1.0])
+
+
+def test_every_record_of_the_table_is_whole():
+    """One record per op: a frozen dataclass context, a formula per input, and ``reads``
+    naming only inputs of the op (an empty mapping when no formula reads saved values)."""
+    import dataclasses
+
+    from gpu_sparse.ops.derivatives import Derivative, PerInput
+    assert len(DERIVATIVES) >= 49
+    for op, entry in DERIVATIVES.items():
+        assert isinstance(entry, Derivative), op
+        assert dataclasses.is_dataclass(entry.ctx), op
+        assert entry.ctx.__dataclass_params__.frozen, op
+        if isinstance(entry.formulas, PerInput):
+            continue
+        names = set(entry.formulas)
+        assert names and all(callable(f) for f in entry.formulas.values()), op
+        assert set(entry.reads) <= names, op
+        assert all(set(r) <= names for r in entry.reads.values()), op

@@ -25,7 +25,7 @@ from ..core import engine
 from ..core.tensor import Tensor
 from ..formats import Layout
 from ..ops import elementwise, products, reductions
-from ..ops.derivatives import DERIVATIVES, AddmmCtx, DenseAddmmCtx, SampledAddmmCtx
+from ..ops import backward as bw
 from . import _tiled
 from ._tensor import (DistributedTensor, assemble_rows, assemble_sparse, expect_gradients,
                       from_tensor)
@@ -72,21 +72,19 @@ def _t_gather_spmm(s: Tensor, mat: Any, chunks: List[Any], which: Tuple[int, ...
 
 
 def _t_spmm_grad_mat1(s: Tensor, g: Any, b: Any, alpha: Any, beta: Any) -> Tensor:
-    ctx = AddmmCtx(s, Tensor(b, s.device), alpha, beta, None)
-    return DERIVATIVES["addmm"]["mat1"](ctx, Tensor(g, s.device)).detach()
+    return bw.addmm_mat1_grad(s, Tensor(g, s.device), Tensor(b, s.device), alpha).detach()
 
 
 def _t_spmm_grad_mat2(scol: Tensor, chunks: List[Any], which: Tuple[int, ...],
                       bounds: Tuple[int, ...], p: int, alpha: Any, beta: Any) -> Any:
     g = _gathered(chunks, which, bounds, (scol.shape[0], p), scol.dtype, scol.device)
-    return DERIVATIVES["addmm"]["mat2"](AddmmCtx(scol, scol, alpha, beta, None), g).array
+    return bw.addmm_mat2_grad(scol, g, alpha).array
 
 
-def _t_grad_mat(op: str, blocks: List[Any], bounds: Tuple[int, ...],
-                shape: Tuple[int, int], dtype: Any, device: str, beta: Any,
-                mat_shape: Tuple[int, ...]) -> Tensor:
+def _t_grad_mat(blocks: List[Any], bounds: Tuple[int, ...], shape: Tuple[int, int],
+                dtype: Any, device: str, beta: Any, mat_shape: Tuple[int, ...]) -> Tensor:
     g = _gathered(blocks, range(len(blocks)), bounds, shape, dtype, device)
-    return DERIVATIVES[op]["mat"](AddmmCtx(g, g, 1.0, beta, mat_shape), g)
+    return bw.addmm_mat_grad(g, beta, mat_shape)  # addmm's and dense_addmm's alike
 
 
 def _t_grad_mat_array(*args: Any) -> Any:
@@ -106,7 +104,7 @@ def _t_dense_mm(x: Any, w: Tensor) -> Any:
 
 def _t_dense_mm_grad_x(g: Any, w: Tensor) -> Any:
     gt, padded = _two_rows(g, w.device)
-    out = DERIVATIVES["dense_addmm"]["mat1"](DenseAddmmCtx(gt, w, 1.0, 0.0, None), gt).array
+    out = bw.dense_mm_mat1_grad(gt, w, 1.0).array
     return out[:1].copy() if padded else out
 
 
@@ -114,7 +112,7 @@ def _t_dense_mm_grad_w(xs: List[Any], gs: List[Any], bounds: Tuple[int, ...], m:
                        w: Tensor) -> Tensor:
     x = _gathered(xs, range(len(xs)), bounds, (m, w.shape[0]), w.dtype, w.device)
     g = _gathered(gs, range(len(gs)), bounds, (m, w.shape[1]), w.dtype, w.device)
-    return DERIVATIVES["dense_addmm"]["mat2"](DenseAddmmCtx(x, w, 1.0, 0.0, None), g)
+    return bw.dense_mm_mat2_grad(x, g, 1.0)
 
 
 _LOCAL: Dict[str, Callable[..., Tensor]] = {
@@ -173,9 +171,9 @@ def _t_sampled(s: Tensor, x: Any, mat2: Tensor, beta: Any, alpha: Any) -> Tensor
 
 def _t_sampled_grad(which: str, s: Tensor, x: Any, mat2: Tensor, beta: Any, alpha: Any,
                     g: Tensor) -> Any:
-    ctx = SampledAddmmCtx(s, Tensor(x, s.device), mat2, alpha, beta)
-    out = DERIVATIVES["sampled_addmm"][which](ctx, g)
-    return out.detach() if which == "input" else out.array
+    if which == "input":
+        return bw.sampled_input_grad(s, g, beta).detach()
+    return bw.sampled_mat1_grad(g, mat2, alpha).array
 
 
 def _t_sampled_grad_mat2(gblocks: List[Tensor], perms: Any, xs: List[Any],
@@ -184,8 +182,7 @@ def _t_sampled_grad_mat2(gblocks: List[Tensor], perms: Any, xs: List[Any],
     g = assemble_sparse(gblocks, perms, bounds, shape, structure, mat2.device)
     x = _gathered(xs, range(len(xs)), bounds, (shape[0], mat2.shape[0]), mat2.dtype,
                   mat2.device)
-    ctx = SampledAddmmCtx(g, x, mat2, alpha, beta)
-    return DERIVATIVES["sampled_addmm"]["mat2"](ctx, g)
+    return bw.sampled_mat2_grad(g, x, alpha)
 
 
 # ---- recording ----------------------------------------------------------------------
@@ -385,13 +382,13 @@ def _grad_mat2(c: DistCtx, g: DT) -> DT:
 
 def _grad_mat(c: DistCtx, g: DT) -> Any:
     mat = c.mat
-    if isinstance(mat, DT):  # the table's line on each block alone
-        args = [("addmm", [g._blocks[b]], (0, r), (r, g.shape[1]), g.dtype, g.device,
-                 c.beta, (r, g.shape[1]))
+    if isinstance(mat, DT):  # the gradient of mat on each block alone
+        args = [([g._blocks[b]], (0, r), (r, g.shape[1]), g.dtype, g.device, c.beta,
+                 (r, g.shape[1]))
                 for b, r in enumerate(_rows(g))]
         return g._like(g._runner.map(_t_grad_mat_array, args, g.owners()))
-    h = g._runner.map(_t_grad_mat, [("addmm", g._blocks, g.row_bounds, g.shape, g.dtype,
-                                     g.device, c.beta, tuple(mat.shape))],
+    h = g._runner.map(_t_grad_mat, [(g._blocks, g.row_bounds, g.shape, g.dtype, g.device,
+                                     c.beta, tuple(mat.shape))],
                       [g._runner.owner(0, 1)])
     return _local_result(g._runner, h[0])
 

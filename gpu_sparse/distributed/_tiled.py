@@ -32,7 +32,7 @@ from ..formats import Layout
 from ..formats.coo import COOPattern
 from ..formats.csr import CSRPattern
 from ..ops import products
-from ..ops.derivatives import DERIVATIVES, AddmmCtx
+from ..ops import backward as bw
 
 _budget: Optional[int] = None
 
@@ -171,8 +171,7 @@ def t_tile_mm_h(acc: Any, scol: Tensor, lo: int, hi: int, g: Any, alpha: Any,
                 beta: Any) -> Any:
     """``acc + conj(alpha) * scol[lo:hi]ᴴ @ g``: one partial of the gradient of mat2."""
     sub = sub_block(scol, 0, lo, hi)
-    part = DERIVATIVES["addmm"]["mat2"](AddmmCtx(sub, sub, alpha, beta, None),
-                                        Tensor(g, scol.device)).array
+    part = bw.addmm_mat2_grad(sub, Tensor(g, scol.device), alpha).array
     return part if acc is None else acc + part
 
 
@@ -185,8 +184,8 @@ def t_tile_sddmm(acc: Any, s: Tensor, lo: int, hi: int, chunk: Any, g: Any, alph
     acc = xp.zeros(s.array.shape, dtype=s.dtype) if acc is None else acc.copy()
     sel = _positions(s, 1, lo, hi)
     sub = sub_block(s, 1, lo, hi)
-    vals = DERIVATIVES["addmm"]["mat1"](AddmmCtx(sub, Tensor(chunk, s.device), alpha, beta,
-                                                 None), Tensor(g, s.device)).array
+    vals = bw.addmm_mat1_grad(sub, Tensor(g, s.device), Tensor(chunk, s.device),
+                              alpha).array
     acc[sel] = vals
     return acc
 

@@ -15,10 +15,9 @@ from ..core.dispatch import dispatchable
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor
 from ..formats import conj as conj_array
-from .derivatives import (AbsCtx, AddCtx, ClampCtx, ConjCtx, DivCtx, EluCtx, ExpCtx,
-                          LeakyReluCtx, LogCtx, MulCtx, NegCtx, PowCtx, ReluCtx,
-                          SigmoidCtx, SqrtCtx, SubCtx, TanhCtx, WhereCtx, elu_array,
-                          record, sigmoid_array)
+from .arraymath import elu_array, sigmoid_array
+from .derivatives import (ClampCtx, ElementwiseCtx, EmptyCtx, InputCtx, SlopeCtx, WhereCtx,
+                          record)
 
 Operand = Union[Tensor, float, complex]
 
@@ -113,13 +112,10 @@ def _binary(fn: str, a: Any, b: Any) -> Tensor:
     arr = like.backend.asarray(arr, dtype=dt)
     # the gradient multiplies by the other operand: an array, or the Python scalar itself
     # (its conj keeps the sign of a zero imaginary part, unlike a NumPy scalar's)
-    ctx = _CONTEXTS[fn](a=xa if ta is not None else a, b=xb if tb is not None else b,
-                        a_shape=None if ta is None else ta.shape,
-                        b_shape=None if tb is None else tb.shape)
+    ctx = ElementwiseCtx(a=xa if ta is not None else a, b=xb if tb is not None else b,
+                         a_shape=None if ta is None else ta.shape,
+                         b_shape=None if tb is None else tb.shape)
     return record(fn, Tensor(arr, like.device), [("input", ta), ("other", tb)], ctx)
-
-
-_CONTEXTS = {"add": AddCtx, "sub": SubCtx, "mul": MulCtx, "div": DivCtx, "pow": PowCtx}
 
 
 @dispatchable
@@ -218,7 +214,7 @@ def conj(x: Tensor) -> Tensor:
     validate.tensor_arg("conj", "input", x)
     if x.dtype.kind != "c":
         return x
-    return record("conj", x.with_array(conj_array(x.array)), [("input", x)], ConjCtx())
+    return record("conj", x.with_array(conj_array(x.array)), [("input", x)], EmptyCtx())
 
 
 def _dense_unary(fn: str, x: Tensor, real_only: bool = False) -> None:
@@ -243,7 +239,7 @@ def relu(x: Tensor) -> Tensor:
     """
     _dense_unary("relu", x, real_only=True)
     arr = x.backend.xp.maximum(x.array, x.dtype.type(0))
-    return record("relu", Tensor(arr, x.device), [("input", x)], ReluCtx(x))
+    return record("relu", Tensor(arr, x.device), [("input", x)], InputCtx(x))
 
 
 def exp(x: Tensor) -> Tensor:
@@ -258,7 +254,7 @@ def exp(x: Tensor) -> Tensor:
     _dense_unary("exp", x)
     with np.errstate(over="ignore"):
         arr = x.backend.xp.exp(x.array)
-    return record("exp", Tensor(arr, x.device), [("input", x)], ExpCtx(x))
+    return record("exp", Tensor(arr, x.device), [("input", x)], InputCtx(x))
 
 
 def log(x: Tensor) -> Tensor:
@@ -274,7 +270,7 @@ def log(x: Tensor) -> Tensor:
     _dense_unary("log", x)
     with np.errstate(divide="ignore", invalid="ignore"):
         arr = x.backend.xp.log(x.array)
-    return record("log", Tensor(arr, x.device), [("input", x)], LogCtx(x))
+    return record("log", Tensor(arr, x.device), [("input", x)], InputCtx(x))
 
 
 def neg(x: Tensor) -> Tensor:
@@ -292,7 +288,7 @@ def neg(x: Tensor) -> Tensor:
     if x.dtype.kind == "b":
         raise TypeError("neg: negation of a bool tensor is not supported (as in PyTorch); "
                         "use ~ or logical_not")
-    return record("neg", Tensor(-x.array, x.device), [("input", x)], NegCtx())
+    return record("neg", Tensor(-x.array, x.device), [("input", x)], EmptyCtx())
 
 
 def abs(x: Tensor) -> Tensor:
@@ -309,7 +305,7 @@ def abs(x: Tensor) -> Tensor:
     if x.pattern is not None:
         raise TypeError(f"abs: input is sparse ({x.layout.value}); apply it to values()")
     arr = x.array.__abs__()
-    return record("abs", Tensor(arr, x.device), [("input", x)], AbsCtx(x))
+    return record("abs", Tensor(arr, x.device), [("input", x)], InputCtx(x))
 
 
 def _unary(fn: str, x: Tensor, real_only: bool, compute: Any, ctx: Any) -> Tensor:
@@ -329,7 +325,7 @@ def sqrt(x: Tensor) -> Tensor:
     >>> gs.sqrt(gs.tensor([4.0, 9.0])).tolist()
     [2.0, 3.0]
     """
-    return _unary("sqrt", x, False, x.backend.xp.sqrt, SqrtCtx(x))
+    return _unary("sqrt", x, False, x.backend.xp.sqrt, InputCtx(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -343,7 +339,7 @@ def sigmoid(x: Tensor) -> Tensor:
     [0.5]
     """
     return _unary("sigmoid", x, False, lambda a: sigmoid_array(a, x.backend.xp),
-                  SigmoidCtx(x))
+                  InputCtx(x))
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -356,7 +352,7 @@ def tanh(x: Tensor) -> Tensor:
     >>> gs.tanh(gs.tensor([0.0])).tolist()
     [0.0]
     """
-    return _unary("tanh", x, False, x.backend.xp.tanh, TanhCtx(x))
+    return _unary("tanh", x, False, x.backend.xp.tanh, InputCtx(x))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -373,7 +369,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     slope = validate.scalar("leaky_relu", "negative_slope", negative_slope, np.dtype("f8"))
     return _unary("leaky_relu", x, True,
                   lambda a: x.backend.xp.where(a > 0, a, a * a.dtype.type(slope)),
-                  LeakyReluCtx(x, slope))
+                  SlopeCtx(x, slope))
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
@@ -388,7 +384,7 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     [0.0, 2.0]
     """
     a_ = validate.scalar("elu", "alpha", alpha, np.dtype("f8"))
-    return _unary("elu", x, True, lambda a: elu_array(a, a_, x.backend.xp), EluCtx(x, a_))
+    return _unary("elu", x, True, lambda a: elu_array(a, a_, x.backend.xp), SlopeCtx(x, a_))
 
 
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:

@@ -14,8 +14,8 @@ from ..core import validate
 from ..core.dispatch import dispatchable
 from ..core.tensor import Tensor
 from ..formats import Layout
-from .derivatives import (AddmmCtx, DenseAddmmCtx, SampledAddmmCtx, SpGEMM, SpspmmCtx, csr_of,
-                          record)
+from .arraymath import SpGEMM, csr_of
+from .derivatives import AddmmCtx, SampledAddmmCtx, SpspmmCtx, record
 
 
 def _addmm_checks(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, beta: Any,
@@ -62,7 +62,7 @@ def _addmm(fn: str, mat: Optional[Tensor], mat1: Tensor, mat2: Tensor, beta: Any
             arr = arr + mat.array * arr.dtype.type(beta)
         arr = xp.ascontiguousarray(xp.broadcast_to(arr, out_shape))
         return record("dense_addmm", Tensor(arr, mat1.device), inputs,
-                      DenseAddmmCtx(mat1, mat2, alpha, beta, mat_shape))
+                      AddmmCtx(mat1, mat2, alpha, beta, mat_shape))
     c = xp.broadcast_to(mat.array, out_shape) if use_mat else None  # type: ignore[union-attr]
     arr = mat1.pattern.spmm(mat1.array, mat2.array, alpha=alpha, beta=beta, c=c)
     return record("addmm", Tensor(arr, mat1.device), inputs,

@@ -14,8 +14,8 @@ import numpy as np
 from ..core import validate
 from ..core.dispatch import dispatchable
 from ..core.tensor import Tensor
-from .derivatives import (ArgReduceCtx, ExtremumCtx, LogSoftmaxCtx, MeanCtx, SoftmaxCtx,
-                          SumCtx, log_softmax_array, record)
+from .arraymath import log_softmax_array
+from .derivatives import ArgReduceCtx, DimCtx, ExtremumCtx, MeanCtx, SumCtx, record
 
 
 def dims_arg(fn: str, x: Tensor, dim: Any) -> Optional[Tuple[int, ...]]:
@@ -240,7 +240,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     """
     d = _softmax_input("softmax", x, dim)
     arr = x.backend.xp.exp(log_softmax_array(x, d))
-    return record("softmax", Tensor(arr, x.device), [("input", x)], SoftmaxCtx(x, d))
+    return record("softmax", Tensor(arr, x.device), [("input", x)], DimCtx(x, d))
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
@@ -257,7 +257,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     """
     d = _softmax_input("log_softmax", x, dim)
     out = Tensor(log_softmax_array(x, d), x.device)
-    return record("log_softmax", out, [("input", x)], LogSoftmaxCtx(x, d))
+    return record("log_softmax", out, [("input", x)], DimCtx(x, d))
 
 
 def _logical_reduce(fn: str, x: Tensor, dim: Any, keepdim: bool) -> Tensor:

@@ -14,8 +14,7 @@ import numpy as np
 from ..backend import canonical_device
 from ..core import validate
 from ..core.tensor import Tensor, is_inexact
-from .derivatives import (CastCtx, CatCtx, CloneCtx, IndexCtx, PermuteCtx, ReshapeCtx,
-                          record)
+from .derivatives import CatCtx, IndexCtx, InputCtx, PermuteCtx, ReshapeCtx, record
 from .elementwise import check_writable
 from .reductions import dim_arg
 from .structure import to_device
@@ -399,7 +398,7 @@ def clone(x: Tensor) -> Tensor:
     [1.0]
     """
     validate.tensor_arg("clone", "input", x)
-    return record("clone", x.with_array(x.array.copy()), [("input", x)], CloneCtx(x))
+    return record("clone", x.with_array(x.array.copy()), [("input", x)], InputCtx(x))
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
@@ -427,7 +426,7 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     out = x.with_array(arr)
     if not is_inexact(dt):
         return out  # integer and bool results have no gradient
-    return record("to_dtype", out, [("input", x)], CastCtx(x))
+    return record("to_dtype", out, [("input", x)], InputCtx(x))
 
 
 def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:

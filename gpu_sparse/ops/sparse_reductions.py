@@ -15,8 +15,8 @@ from typing import Any
 from ..core import validate
 from ..core.engine import is_grad_enabled
 from ..core.tensor import Layout, Tensor, sparse_pattern
-from .derivatives import (SparseSoftmaxCtx, SparseSumCtx, record, segment_softmax,
-                          segment_sum)
+from .arraymath import segment_softmax, segment_sum
+from .derivatives import DimCtx, SparseSoftmaxCtx, record
 from .reductions import dim_arg, dims_arg
 from .reductions import sum as sum_all
 from .structure import coalesce, to_sparse_coo, to_sparse_csr
@@ -58,7 +58,7 @@ def sum(s: Tensor, dim: Any = None) -> Tensor:
     pattern.prove(fn, "input")
     d = dims[0]
     out = s.backend.xp.ascontiguousarray(segment_sum(s, s.array, d))
-    return record("sparse_sum", Tensor(out, s.device), [("input", s)], SparseSumCtx(s, d))
+    return record("sparse_sum", Tensor(out, s.device), [("input", s)], DimCtx(s, d))
 
 
 def _softmax(fn: str, s: Tensor, dim: Any, log: bool) -> Tensor:

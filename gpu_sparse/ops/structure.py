@@ -13,8 +13,8 @@ from ..core.engine import is_grad_enabled
 from ..core.tensor import Tensor, sparse_pattern
 from ..formats import COOPattern, Layout, Pattern
 from ..formats.csr import from_row_sorted_coo
-from .derivatives import (CoalesceCtx, ToDenseCtx, ToDeviceCtx, ToSparseCooCtx,
-                          ToSparseCsrCtx, TransposeCtx, ValuesCtx, moved, record)
+from .arraymath import moved
+from .derivatives import CoalesceCtx, InputCtx, ToSparseCtx, record
 
 
 def _tracks(t: Tensor) -> bool:
@@ -37,7 +37,7 @@ def values(s: Tensor) -> Tensor:
     """
     sparse_pattern(s, "values")
     view = Tensor(s.array, s.device, version=s.version_counter)  # in-place: one storage
-    return record("values", view, [("input", s)], ValuesCtx(s))
+    return record("values", view, [("input", s)], InputCtx(s))
 
 
 def coalesce(s: Tensor) -> Tensor:
@@ -74,7 +74,7 @@ def to_dense(s: Tensor) -> Tensor:
         return s
     s.pattern.prove("to_dense", "input")
     out = Tensor(s.pattern.to_dense(s.array), s.device)
-    return record("to_dense", out, [("input", s)], ToDenseCtx(s))
+    return record("to_dense", out, [("input", s)], InputCtx(s))
 
 
 def _nonzero(fn: str, d: Tensor) -> Tuple[Array, Array]:
@@ -112,7 +112,7 @@ def to_sparse_coo(t: Tensor) -> Tensor:
                              coalesced=sorted_unique)
         vals = t.array.copy()
     return record("to_sparse_coo", Tensor(vals, t.device, pattern), [("input", t)],
-                  ToSparseCooCtx(t, from_dense=t.pattern is None, inverse=None))
+                  ToSparseCtx(t, from_dense=t.pattern is None, inverse=None))
 
 
 def to_sparse_csr(t: Tensor) -> Tensor:
@@ -139,7 +139,7 @@ def to_sparse_csr(t: Tensor) -> Tensor:
         coo, vals, inverse = t.pattern.coalesce(t.array, inverse=_tracks(t))
     out = Tensor(vals, t.device, from_row_sorted_coo(coo))
     return record("to_sparse_csr", out, [("input", t)],
-                  ToSparseCsrCtx(t, from_dense=t.pattern is None, inverse=inverse))
+                  ToSparseCtx(t, from_dense=t.pattern is None, inverse=inverse))
 
 
 def to_device(t: Tensor, device: Any) -> Tensor:
@@ -161,7 +161,7 @@ def to_device(t: Tensor, device: Any) -> Tensor:
 
     pattern = None if t.pattern is None else t.pattern.moved(dev, move)
     return record("to_device", Tensor(move(t.array), dev, pattern), [("input", t)],
-                  ToDeviceCtx(t))
+                  InputCtx(t))
 
 
 def transpose(x: Tensor) -> Tensor:
@@ -181,7 +181,7 @@ def transpose(x: Tensor) -> Tensor:
     if x.ndim != 2:
         raise ValueError(f"t: input must be 2-D, got shape {x.shape}")
     out = Tensor(x.array.T, x.device, version=x.version_counter)
-    return record("transpose", out, [("input", x)], TransposeCtx(x))
+    return record("transpose", out, [("input", x)], InputCtx(x))
 
 
 def to_scipy(t: Tensor) -> Any:
