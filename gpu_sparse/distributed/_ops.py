@@ -24,7 +24,7 @@ from .. import autograd
 from ..core import engine
 from ..core.tensor import Tensor
 from ..formats import Layout
-from ..ops import elementwise, products, reductions
+from ..ops import arithmetic, products, reductions, unary
 from ..ops import backward as bw
 from . import _tiled
 from ._tensor import (DistributedTensor, assemble_rows, assemble_sparse, expect_gradients,
@@ -116,8 +116,8 @@ def _t_dense_mm_grad_w(xs: List[Any], gs: List[Any], bounds: Tuple[int, ...], m:
 
 
 _LOCAL: Dict[str, Callable[..., Tensor]] = {
-    "add": elementwise.add, "sub": elementwise.sub, "mul": elementwise.mul,
-    "relu": elementwise.relu, "sum": reductions.sum, "neg": elementwise.neg,
+    "add": arithmetic.add, "sub": arithmetic.sub, "mul": arithmetic.mul,
+    "relu": unary.relu, "sum": reductions.sum, "neg": unary.neg,
 }
 
 
@@ -552,7 +552,7 @@ def binary(op: str, a: Any, b: Any) -> DT:
     number = a if not isinstance(a, (DT, Tensor)) else b if not isinstance(b, (DT, Tensor)) \
         else None
     # the dtype the local op gives (an integer tensor with a float number: float32)
-    dtype = elementwise.result_dtype(op, like.dtype, number)
+    dtype = arithmetic.result_dtype(op, like.dtype, number)
     out = like._like(blocks, dtype=dtype)
     inputs = [("input", a if not isinstance(a, numbers.Number) else None),
               ("other", b if not isinstance(b, numbers.Number) else None)]
@@ -700,16 +700,16 @@ def _dispatch(public: Any, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
     names = {products.sparse_addmm: "addmm", products.addmm: "addmm",
              products.sparse_mm: "mm", products.mm: "mm", products.matmul: "matmul",
              products.sampled_addmm: "sampled_addmm"}
-    known = (elementwise.add, elementwise.sub, elementwise.mul, elementwise.relu,
+    known = (arithmetic.add, arithmetic.sub, arithmetic.mul, unary.relu,
              reductions.sum, *names)
     if public not in known:
         raise TypeError(f"{getattr(public, '__name__', public)}: DistributedTensor operands "
                         f"are not supported here")
     a = _bound(public, args, kwargs)
     _one_device(getattr(public, "__name__", str(public)), a)
-    if public in (elementwise.add, elementwise.sub, elementwise.mul):
+    if public in (arithmetic.add, arithmetic.sub, arithmetic.mul):
         return binary(public.__name__, a["a"], a["b"])
-    if public is elementwise.relu:
+    if public is unary.relu:
         return relu(a["x"])
     if public is reductions.sum:
         return total(a["x"], a["dim"], a["keepdim"])

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from ..ops.creation import generator_arg
-from ..ops.elementwise import elu, leaky_relu, relu, sigmoid, tanh
+from ..ops.unary import elu, leaky_relu, relu, sigmoid, tanh
 from ..ops.nn import nll_loss
 from ..ops.reductions import log_softmax, softmax
 

@@ -3,12 +3,13 @@ table. Importing it binds the Tensor methods that record graph nodes (``+``, ``@
 ``sum``, indexing, ``values()``, conversions, in-place updates), each in the module
 defining it."""
 
+from .arithmetic import add, conj, div, mul, pow, sub
+from .comparisons import clamp, eq, ge, gt, le, lt, ne, where
 from .creation import (Generator, arange, eye, from_dlpack, from_scipy, full, manual_seed,
                        ones, ones_like, rand, randn, sparse_coo_tensor, sparse_csr_tensor,
                        tensor, zeros, zeros_like)
 from .derivatives import DERIVATIVES, record
-from .elementwise import (abs, add, clamp, conj, div, elu, eq, exp, ge, gt, le, leaky_relu,
-                          log, lt, mul, ne, neg, pow, relu, sigmoid, sqrt, sub, tanh, where)
+from .inplace import add_, copy_, mul_, sub_, zero_  # noqa: F401  (binds the Tensor methods)
 from .nn import nll_loss
 from .products import addmm, matmul, mm, sampled_addmm, sparse_addmm, sparse_mm
 from .reductions import (all, amax, amin, any, argmax, argmin, log_softmax, max, mean, min,
@@ -20,6 +21,7 @@ from .sparse_reductions import softmax as sparse_softmax
 from .sparse_reductions import sum as sparse_sum
 from .structure import (coalesce, to_dense, to_device, to_scipy, to_sparse_coo,
                         to_sparse_csr, values)
+from .unary import abs, elu, exp, leaky_relu, log, neg, relu, sigmoid, sqrt, tanh
 
 __all__ = [
     "DERIVATIVES", "record",

@@ -151,10 +151,6 @@ derivative("add", ElementwiseCtx, reads={}, formulas={
     "input": lambda c, G: dense(G, sum_to(G.array, c.a_shape)),
     "other": lambda c, G: dense(G, sum_to(G.array, c.b_shape)),
 })
-derivative("sub", ElementwiseCtx, reads={}, formulas={
-    "input": lambda c, G: dense(G, sum_to(G.array, c.a_shape)),
-    "other": lambda c, G: dense(G, sum_to(-G.array, c.b_shape)),
-})
 derivative("mul", ElementwiseCtx, reads={"input": ("other",), "other": ("input",)}, formulas={
     "input": lambda c, G: dense(G, sum_to(G.array * conj(c.b), c.a_shape)),
     "other": lambda c, G: dense(G, sum_to(G.array * conj(c.a), c.b_shape)),
@@ -182,6 +178,13 @@ class EmptyCtx:
 
 derivative("neg", EmptyCtx, reads={}, formulas={
     "input": lambda c, G: dense(G, -G.array),
+})
+# a - b as a + (-b), micrograd's __sub__ (the same bits: the sum of negated terms is the
+# negated sum)
+derivative("sub", ElementwiseCtx, reads={}, formulas={
+    "input": DERIVATIVES["add"].formulas["input"],
+    "other": lambda c, G: DERIVATIVES["add"].formulas["other"](
+        c, DERIVATIVES["neg"].formulas["input"](EmptyCtx(), G)),
 })
 derivative("conj", EmptyCtx, reads={}, formulas={
     "input": lambda c, G: G.with_array(conj(G.array)),

@@ -15,7 +15,7 @@ from ..backend import canonical_device
 from ..core import validate
 from ..core.tensor import Tensor, is_inexact
 from .derivatives import CatCtx, IndexCtx, InputCtx, PermuteCtx, ReshapeCtx, record
-from .elementwise import check_writable
+from .inplace import check_writable
 from .reductions import dim_arg
 from .structure import to_device
 
