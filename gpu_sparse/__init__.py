@@ -24,13 +24,14 @@ from . import autograd, datasets, nn, optim, sparse
 from .autograd import GradcheckError, enable_grad, is_grad_enabled, no_grad
 from .backend import available_backends, get_default_device, set_default_device
 from .core.tensor import Layout, Tensor, sparse_coo, sparse_csr, strided
-from .ops import (Generator, abs, addmm, all, amax, amin, any, arange, argmax, argmin, cat,
-                  clamp, clone, exp, eye,
-                  flatten, from_dlpack, from_scipy, full, log, log_softmax, manual_seed,
-                  matmul, max, mean, min, mm, neg, ones, ones_like, permute, pow, rand,
-                  randn, relu, reshape, sigmoid, softmax, sparse_coo_tensor,
-                  sparse_csr_tensor, sqrt, squeeze, stack, sum, tanh, tensor, transpose,
-                  unsqueeze, where, zeros, zeros_like)
+from .ops import (Generator, addmm, all, amax, amin, any, arange, argmax, argmin, cat,
+                  clamp, clone, eye, flatten, from_dlpack, from_scipy, full, log_softmax,
+                  manual_seed, matmul, max, mean, min, mm, ones, ones_like, permute, pow,
+                  rand, randn, reshape, softmax, sparse_coo_tensor, sparse_csr_tensor,
+                  squeeze, stack, sum, tensor, transpose, unsqueeze, where, zeros,
+                  zeros_like)
+from .ops import unary as _unary
+from .ops.unary import *  # noqa: F403  (the unary ops: ops/unary.py's __all__)
 
 __version__ = "0.1.0"
 
@@ -41,7 +42,7 @@ __all__ = [
     "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye", "randn", "rand",
     "manual_seed", "Generator",
     "addmm", "mm", "matmul", "sparse", "autograd", "datasets", "nn", "optim",
-    "relu", "sigmoid", "tanh", "exp", "log", "sqrt", "abs", "neg", "pow", "clamp", "where",
+    *_unary.__all__, "pow", "clamp", "where",
     "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any",
     "softmax", "log_softmax",
     "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat", "stack",

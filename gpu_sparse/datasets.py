@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .core.tensor import Tensor
-from .ops.creation import from_scipy
+from .ops.constructors import from_scipy
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 

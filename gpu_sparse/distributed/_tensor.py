@@ -25,7 +25,7 @@ from ..core.tensor import Tensor, is_inexact
 from ..formats import Layout
 from ..formats.coo import COOPattern
 from ..formats.csr import CSRPattern
-from ..ops import creation
+from ..ops import constructors, factories
 from ._runner import Runner, current_client
 
 Bounds = Tuple[int, ...]
@@ -510,10 +510,10 @@ class DistributedTensor:
                 raise RuntimeError(f"{fn}: grad can be implicitly created only for "
                                    f"one-element outputs; got an output of shape "
                                    f"{self._shape}, pass `gradient`")
-            g = creation.ones(1, 1, dtype=self._dtype, device=self._device)
+            g = factories.ones(1, 1, dtype=self._dtype, device=self._device)
         if not isinstance(g, DistributedTensor):
             if not isinstance(g, Tensor):
-                g = creation.tensor(g, device=self._device)
+                g = constructors.tensor(g, device=self._device)
             if self._layout is not Layout.strided:
                 # a sparse output's gradient lives on its own entries, as on one device
                 mine = self.compute().pattern
@@ -837,7 +837,7 @@ def from_scipy(m: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None
     >>> s.layout, s.row_bounds
     (gpu_sparse.sparse_csr, (0, 2, 4, 6))
     """
-    return from_tensor(creation.from_scipy(m, dtype=dtype, device=device),
+    return from_tensor(constructors.from_scipy(m, dtype=dtype, device=device),
                        n_blocks=n_blocks, row_bounds=row_bounds, col_bounds=col_bounds)
 
 
@@ -852,7 +852,7 @@ def from_numpy(a: Any, *, n_blocks: Optional[int] = None, row_bounds: Any = None
     >>> gd.from_numpy(np.ones((4, 2)), n_blocks=2).compute().numpy().sum()
     np.float64(8.0)
     """
-    return from_tensor(creation.tensor(a, dtype=dtype, device=device), n_blocks=n_blocks,
+    return from_tensor(constructors.tensor(a, dtype=dtype, device=device), n_blocks=n_blocks,
                        row_bounds=row_bounds)
 
 
@@ -921,9 +921,9 @@ def _t_as_block(x: Any, device: Optional[str]) -> Any:
         if isinstance(x, Tensor):
             t = x.detach()
         elif type(x).__module__.startswith(("scipy.sparse", "cupyx.scipy.sparse")):
-            t = creation.from_scipy(x, device=device_of_array(x.data) or "cpu")
+            t = constructors.from_scipy(x, device=device_of_array(x.data) or "cpu")
         else:
-            t = creation.tensor(x, device=device_of_array(x) or "cpu")
+            t = constructors.tensor(x, device=device_of_array(x) or "cpu")
         if device is not None:
             t = t.to(device)
     except Exception as e:  # reported by the constructor, naming the block

@@ -83,18 +83,26 @@ def from_row_sorted_coo(coo: Pattern) -> CSRPattern:
     return CSRPattern(crow.astype("int64"), coo.cols, coo.shape, coo.device)
 
 
-def check_structure(fn: str, crow: Array, col: Array, nnz: int,
-                    shape: Tuple[int, int]) -> None:
-    """The O(1) checks, always run (SciPy's ``check_format(full_check=False)``): 1-D
-    arrays, ``len(col) == nnz``, ``len(crow) == m + 1``, ``crow[0] == 0`` and
-    ``crow[-1] == nnz``, quoting the predicate that failed."""
-    m = shape[0]
+def check_arrays(fn: str, crow: Array, col: Array, nnz: int) -> None:
+    """The checks that need no size: 1-D arrays, ``len(col) == nnz``, ``len(crow) >= 1``
+    (so that a size can be inferred from them)."""
     if crow.ndim != 1 or col.ndim != 1:
         raise ValueError(f"{fn}: crow_indices and col_indices must be 1-D, got shapes "
                          f"{tuple(crow.shape)} and {tuple(col.shape)}")
     if col.shape[0] != nnz:
         raise ValueError(f"{fn}: col_indices has {col.shape[0]} entries but values has "
                          f"{nnz} (they must be equal)")
+    if crow.shape[0] == 0:
+        raise ValueError(f"{fn}: crow_indices must have at least one entry (m + 1), got 0")
+
+
+def check_structure(fn: str, crow: Array, col: Array, nnz: int,
+                    shape: Tuple[int, int]) -> None:
+    """The O(1) checks, always run (SciPy's ``check_format(full_check=False)``):
+    :func:`check_arrays`, ``len(crow) == m + 1``, ``crow[0] == 0`` and
+    ``crow[-1] == nnz``, quoting the predicate that failed."""
+    m = shape[0]
+    check_arrays(fn, crow, col, nnz)
     if crow.shape[0] != m + 1:
         raise ValueError(f"{fn}: crow_indices has length {crow.shape[0]} but size "
                          f"{tuple(shape)} needs m + 1 = {m + 1}")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..core.tensor import Tensor
-from ..ops.creation import generator_arg
+from ..ops.random import generator_arg
 from ..ops.unary import elu, leaky_relu, relu, sigmoid, tanh
 from ..ops.nn import nll_loss
 from ..ops.reductions import log_softmax, softmax

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.engine import no_grad
 from ..core.tensor import Tensor
-from ..ops.creation import generator_arg
+from ..ops.random import generator_arg
 
 
 def _param(fn: str, t: Any) -> Tensor:

@@ -76,13 +76,8 @@ def derivative(op: str, ctx: type, reads: Mapping[str, Tuple[str, ...]],
     DERIVATIVES[op] = Derivative(ctx, dict(reads), formulas)
 
 
-def frozen(cls: type) -> type:
-    """A context class: a frozen dataclass."""
-    return dataclasses.dataclass(frozen=True)(cls)
-
-
 # ---- products --------------------------------------------------------------------------
-@frozen
+@dataclasses.dataclass(frozen=True)
 class AddmmCtx:
     """``out = beta * mat + alpha * (mat1 @ mat2)`` (addmm: sparse ``mat1``; dense_addmm:
     all dense)."""
@@ -105,7 +100,7 @@ derivative("dense_addmm", AddmmCtx, reads={"mat1": ("mat2",), "mat2": ("mat1",)}
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class SpspmmCtx:
     """``out = mat1 @ mat2``, both sparse COO; each gradient masked to its input's own
     pattern."""
@@ -119,7 +114,7 @@ derivative("spspmm", SpspmmCtx, reads={"mat1": ("mat2",), "mat2": ("mat1",)}, fo
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class SampledAddmmCtx:
     """``out = on(input, beta * input.values + alpha * SDDMM(input, mat1, conj(mat2)ᵀ))``."""
     input: Tensor
@@ -138,7 +133,7 @@ derivative("sampled_addmm", SampledAddmmCtx, reads={"mat1": ("mat2",), "mat2": (
 
 
 # ---- elementwise -------------------------------------------------------------------------
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ElementwiseCtx:
     """``out = a op b`` with broadcasting; an operand is an array or a Python scalar."""
     a: Any
@@ -171,7 +166,7 @@ derivative("pow", ElementwiseCtx, reads={"input": ("input", "other"),
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class EmptyCtx:
     """An op whose gradient needs nothing saved (``neg``, ``conj``)."""
 
@@ -191,7 +186,7 @@ derivative("conj", EmptyCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class InputCtx:
     """An op whose gradient needs only its input tensor."""
     input: Tensor
@@ -224,7 +219,7 @@ derivative("log", InputCtx, reads=_reads_input, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class SlopeCtx:
     """``out = input if input > 0 else f(input)``, f with one factor: leaky_relu's
     ``slope * x``, elu's ``slope * (exp(x) - 1)``."""
@@ -243,7 +238,7 @@ derivative("elu", SlopeCtx, reads=_reads_input, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ClampCtx:
     """``out = min(max(input, lo), hi)``; a bound is an array, a scalar or None."""
     input: Tensor
@@ -265,7 +260,7 @@ derivative("clamp", ClampCtx, reads={"input": _reads_bounds, "min": _reads_bound
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class WhereCtx:
     """``out = where(cond, a, b)`` with broadcasting."""
     cond: Array
@@ -280,7 +275,7 @@ derivative("where", WhereCtx, reads={}, formulas={
 
 
 # ---- reductions -----------------------------------------------------------------------------
-@frozen
+@dataclasses.dataclass(frozen=True)
 class SumCtx:
     """``out = sum of input over dims`` (None: all elements, sparse: stored values)."""
     input: Tensor
@@ -294,7 +289,7 @@ derivative("sum", SumCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class MeanCtx(SumCtx):
     """``out = mean of input over dims`` (``count`` elements each)."""
     count: int
@@ -306,7 +301,7 @@ derivative("mean", MeanCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ExtremumCtx(SumCtx):
     """``out = amax/amin of input over dims``; ``out_kept`` the result with the reduced
     dims kept as size 1."""
@@ -322,7 +317,7 @@ derivative("amin", ExtremumCtx, reads=_reads_input, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ArgReduceCtx:
     """``out = max/min of input along dim``; ``index`` where each came from (kept dim)."""
     input: Tensor
@@ -339,7 +334,7 @@ derivative("min", ArgReduceCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class DimCtx:
     """``out = f(input)`` along ``dim`` (softmax, log_softmax)."""
     input: Tensor
@@ -356,7 +351,7 @@ derivative("log_softmax", DimCtx, reads=_reads_input, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class NllLossCtx:
     """``out = -sum of weight[k] * input[rows[k], cols[k]]`` (weight 0 for an ignored
     target, 1 / count of the others for the mean)."""
@@ -379,7 +374,7 @@ derivative("transpose", InputCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class IndexCtx:
     """``out = input[key]``; ``advanced``: the key holds integer arrays."""
     shape: Shape
@@ -393,7 +388,7 @@ derivative("index", IndexCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ReshapeCtx:
     """``out = input.reshape(...)`` of an input of ``shape``."""
     shape: Shape
@@ -404,7 +399,7 @@ derivative("reshape", ReshapeCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class PermuteCtx:
     """``out = input.permute(order)``."""
     order: Tuple[int, ...]
@@ -415,7 +410,7 @@ derivative("permute", PermuteCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class CatCtx:
     """``out = cat(tensors, dim)`` (``stacked``: ``stack``), ``sizes`` along dim."""
     dim: int
@@ -442,7 +437,7 @@ derivative("sparse_sum", DimCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class SparseSoftmaxCtx:
     """``out = softmax (or log_softmax) of a coalesced sparse input along dim``;
     ``out_values`` a private copy of the result's values (the backward reads them)."""
@@ -475,7 +470,7 @@ derivative("to_device", InputCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class CoalesceCtx:
     """``out = input`` with duplicates summed; ``inverse[k]`` is where entry k went."""
     input: Tensor
@@ -488,7 +483,7 @@ derivative("coalesce", CoalesceCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ToSparseCtx:
     """A sparse layout conversion; ``inverse`` as for coalesce, None: same entries and
     order; ``from_dense``: the input was dense (its nonzeros were taken)."""
@@ -509,7 +504,7 @@ derivative("to_sparse_csr", ToSparseCtx, reads={}, formulas={
 })
 
 
-@frozen
+@dataclasses.dataclass(frozen=True)
 class ConstructorCtx:
     """``out = sparse tensor(indices, values)``: the values tensor it copied (in its own
     entry order)."""

@@ -2,8 +2,10 @@
 ``create_math_ufunc`` in miniature): ``neg``, ``abs``, ``exp``, ``log``, ``sqrt`` and the
 activations ``relu``, ``leaky_relu``, ``elu``, ``sigmoid``, ``tanh``.
 
-Adding one is a function here (its forward as ``compute(array, xp)``), its record in
-``ops/derivatives.py`` and its name in ``ops/__init__.py`` (see docs/ARCHITECTURE.md).
+Adding one is a function here (its forward as ``compute(array, xp)``, its name in
+``__all__``, its Tensor method bound at the end), its record in ``ops/derivatives.py``,
+and, for a method, its declaration in ``Tensor``'s ``ClassVar`` block
+(``core/tensor.py``); see docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from ..core.dispatch import dispatchable
 from ..core.tensor import Tensor
 from .arraymath import elu_array, sigmoid_array
 from .derivatives import EmptyCtx, InputCtx, SlopeCtx, record
+
+#: the ops public at the top level too (``gpu_sparse.sqrt``; ``ops/__init__.py`` and
+#: ``gpu_sparse/__init__.py`` re-export this list, so a new op is added here only)
+__all__ = ["neg", "abs", "relu", "exp", "log", "sqrt", "sigmoid", "tanh"]
 
 #: the dtype kinds an op takes, as its TypeError names them
 _KINDS = {"f": "floating point", "fc": "floating point or complex"}
@@ -37,7 +43,7 @@ def dense_input(fn: str, x: Any, kinds: str = "fc", refused: Optional[str] = Non
 
 def unary(fn: str, x: Any, compute: Callable[[Any, Any], Any], *, kinds: str = "fc",
           refused: Optional[str] = None,
-          ctx: Callable[[Tensor], Any] = InputCtx) -> Tensor:
+          ctx: Callable[..., Any] = InputCtx) -> Tensor:
     """The op ``fn``: ``compute(x.array, xp)`` recorded with the context ``ctx(x)``, after
     :func:`dense_input` has checked ``x`` (so a wrong input never reaches ``compute``).
     IEEE results (overflow to inf, nan) pass without NumPy warnings, as in PyTorch."""
