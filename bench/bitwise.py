@@ -14,6 +14,7 @@ in a fresh process and lists the cases whose bits differ; exit status 1 if any d
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -166,9 +167,35 @@ def cases(device: str) -> Dict[str, Callable[[], bytes]]:
         o.backward(gs.tensor(d["g"], device=device))
         return _bytes(o.compute(), sd.grad.compute(), bd.grad.compute())
 
+    def distributed_addmm(layout, build, tiled):
+        from gpu_sparse import distributed as gd
+        idx, vals, d, shape = problem("float64", 8)
+        s = sparse(idx, vals, shape, layout, grad=False)
+        if build == "tensor":
+            sd = gd.from_tensor(s, row_bounds=(0, 25, 25, 60))
+        else:  # local SciPy row blocks in s's own format
+            sp_s = s.cpu().to_scipy()  # host blocks, moved by device=
+            sp_csr = sp_s.tocsr()
+            parts = [sp_csr[a:b] if layout == "csr" else sp_csr[a:b].tocoo()
+                     for a, b in ((0, 25), (25, 25), (25, 60))]
+            sd = gd.from_futures(parts, device=device)
+        sd.requires_grad_()
+        bd = gd.from_numpy(d["b"], row_bounds=sd._structure.col_bounds,
+                           device=device).requires_grad_()
+        cd = gd.from_numpy(d["c"], row_bounds=sd.row_bounds, device=device).requires_grad_()
+        with gd.memory_budget(1 if tiled else None):
+            o = gs.sparse.addmm(cd, sd, bd, beta=0.5, alpha=2.0)
+            o.backward(gs.tensor(d["g"], device=device))
+        return _bytes(o.compute(), sd.grad.compute(), bd.grad.compute(), cd.grad.compute())
+
     out["GCN 3 steps"] = gcn
     out["GAT 2 epochs"] = gat
     out["distributed mm"] = distributed
+    for layout in ("coo", "csr"):
+        for build in ("tensor", "futures"):
+            for tiled in (False, True):
+                out[f"distributed addmm {layout} {build}{' tiled' if tiled else ''}"] = \
+                    functools.partial(distributed_addmm, layout, build, tiled)
     return out
 
 

@@ -24,7 +24,6 @@ from ..core import engine
 from ..core.tensor import Tensor, is_inexact
 from ..formats import Layout
 from ..formats.coo import COOPattern
-from ..formats.csr import CSRPattern
 from ..ops import constructors, factories
 from ._runner import Runner, current_client
 
@@ -670,32 +669,16 @@ def assemble_rows(chunks: Sequence[Array], bounds: Sequence[int], shape: Tuple[i
 def assemble_sparse(blocks: Sequence[Tensor], perms: Optional[Sequence[Array]],
                     bounds: Sequence[int], shape: Tuple[int, int], structure: Structure,
                     device: str) -> Tensor:
-    """The whole sparse matrix from its row blocks, entries in the original order."""
-    backend = get_backend(device)
-    xp = backend.xp
-    dtype = blocks[0].dtype if blocks else np.dtype(np.float64)
-    values = xp.zeros(structure.nnz, dtype=dtype)
-    if perms is None:  # CSR: consecutive slices
-        crow = xp.zeros(shape[0] + 1, dtype="int64")
-        col = xp.zeros(structure.nnz, dtype="int64")
-        start = 0
-        for b, blk in enumerate(blocks):
-            pat = blk.pattern
-            assert isinstance(pat, CSRPattern)
-            crow[bounds[b] + 1:bounds[b + 1] + 1] = pat.crow[1:] + start
-            col[start:start + pat.nnz] = pat.col
-            values[start:start + pat.nnz] = blk.array
-            start += pat.nnz
-        return Tensor(values, device, CSRPattern(crow, col, shape, device))
-    indices = xp.zeros((2, structure.nnz), dtype="int64")
-    for b, (blk, perm) in enumerate(zip(blocks, perms)):
-        pat = blk.pattern
-        assert isinstance(pat, COOPattern)
-        indices[0, perm] = pat.indices[0] + bounds[b]
-        indices[1, perm] = pat.indices[1]
-        values[perm] = blk.array
-    return Tensor(values, device, COOPattern(indices, shape, device,
-                                             coalesced=structure.coalesced))
+    """The whole sparse matrix from its row blocks, entries in the original order
+    (``perms[b]``: the positions of block b's entries; None when the format stores
+    entries in row order, so that the blocks are consecutive slices)."""
+    patterns = [blk.pattern for blk in blocks]
+    assert patterns and all(p is not None for p in patterns)
+    order = None if perms is None else get_backend(device).xp.concatenate(list(perms))
+    pattern, values = type(patterns[0]).concat_rows(
+        patterns, [blk.array for blk in blocks], bounds[:-1], shape, device,
+        blocks[0].dtype, order=order, coalesced=structure.coalesced)
+    return Tensor(values, device, pattern)
 
 
 # ---- constructors -------------------------------------------------------------------
@@ -788,34 +771,22 @@ def from_tensor(t: Tensor, *, n_blocks: Optional[int] = None, row_bounds: Any = 
     perms: List[Array] = []
     touched = []
     for b in range(nb):
-        r0, r1 = bounds[b], bounds[b + 1]
-        sel = np.nonzero(rblock == b)[0]
-        touched.append(tuple(int(j) for j in np.unique(cblock[sel])))
-        v = vals[backend.asarray(sel)] if sel.shape[0] else vals[:0].copy()
-        if pat.layout is Layout.sparse_csr:  # rows sorted: one consecutive slice
-            crow = np.searchsorted(rows[sel], np.arange(r0, r1 + 1), side="left")
-            p: Any = CSRPattern(backend.asarray(crow.astype(np.int64)),
-                                backend.asarray(cols[sel]), (r1 - r0, n), t.device)
-        else:
-            idx = np.stack([rows[sel] - r0, cols[sel]])
-            p = COOPattern(backend.asarray(idx), (r1 - r0, n), t.device,
-                           coalesced=pat.coalesced)
-            perms.append(backend.asarray(sel))
-        blocks.append(Tensor(v, t.device, p))
+        touched.append(tuple(int(j) for j in np.unique(cblock[rblock == b])))
+        part, positions = pat.select(0, bounds[b], bounds[b + 1])
+        blocks.append(Tensor(vals[positions], t.device, part))
+        perms.append(positions)
+    # the Sᵀ copy: column chunks of t's entries, in t's storage order, as COO
+    entries = pat.to_coo()
     col_blocks = []
     col_touched = []
     for c in range(ncb):
-        c0, c1 = col_bounds[c], col_bounds[c + 1]
-        sel = np.nonzero(cblock == c)[0]  # storage order: as the transposed CSR of t
-        col_touched.append(tuple(int(j) for j in np.unique(rblock[sel])))
-        v = vals[backend.asarray(sel)] if sel.shape[0] else vals[:0].copy()
-        idx = np.stack([rows[sel], cols[sel] - c0])
-        col_blocks.append(Tensor(v, t.device, COOPattern(backend.asarray(idx), (m, c1 - c0),
-                                                           t.device)))
+        col_touched.append(tuple(int(j) for j in np.unique(rblock[cblock == c])))
+        part, positions = entries.select(1, col_bounds[c], col_bounds[c + 1])
+        col_blocks.append(Tensor(vals[positions], t.device, part))
     col_owners = [runner.owner(c, ncb) for c in range(ncb)]
     structure = Structure(
         col_bounds=tuple(col_bounds), touched=tuple(touched), col_touched=tuple(col_touched),
-        perms=None if pat.layout is Layout.sparse_csr else tuple(runner.put(perms, owners)),
+        perms=None if pat.rows_sorted else tuple(runner.put(perms, owners)),
         nnz=pat.nnz, coalesced=pat.coalesced)
     return DistributedTensor(runner, runner.put(blocks, owners), (m, n), t.dtype, t.device,
                              pat.layout, bounds, structure, runner.put(col_blocks, col_owners))
@@ -934,16 +905,17 @@ def _t_as_block(x: Any, device: Optional[str]) -> Any:
 
 
 def _t_meta(x: Any) -> Any:
-    """(layout, shape, dtype, device, nnz, coalesced) of a converted block, or its error
-    string."""
+    """(layout, shape, dtype, device, nnz, coalesced, rows_sorted) of a converted block,
+    or its error string."""
     if isinstance(x, str):
         return x
     if isinstance(x, Tensor):
         pat = x.pattern
         assert pat is not None
-        return (x.layout, tuple(x.shape), x.dtype, x.device, pat.nnz, pat.coalesced)
+        return (x.layout, tuple(x.shape), x.dtype, x.device, pat.nnz, pat.coalesced,
+                pat.rows_sorted)
     dev = "cpu" if type(x).__module__.startswith("numpy") else f"cuda:{x.device.id}"
-    return (Layout.strided, tuple(x.shape), np.dtype(x.dtype), dev, 0, True)
+    return (Layout.strided, tuple(x.shape), np.dtype(x.dtype), dev, 0, True, True)
 
 
 def _t_touched(blk: Tensor, col_bounds: Bounds) -> Tuple[int, ...]:
@@ -953,28 +925,23 @@ def _t_touched(blk: Tensor, col_bounds: Bounds) -> Tuple[int, ...]:
     return tuple(int(j) for j in np.unique(_chunk_of(cols, col_bounds)))
 
 
-def _t_col_piece(blk: Tensor, r0: int, c0: int, c1: int) -> Tensor:
-    """The entries of row block ``blk`` (first row ``r0``) in columns ``[c0, c1)``, in
-    their stored order, as (rows, cols - c0) of an (r_b, c1 - c0) COO piece."""
+def _t_col_piece(blk: Tensor, c0: int, c1: int) -> Tensor:
+    """The entries of row block ``blk`` in columns ``[c0, c1)``, in their stored order,
+    as a COO piece (r_b, c1 - c0)."""
     pat = blk.pattern
     assert pat is not None
-    xp = get_backend(blk.device).xp
-    sel = xp.nonzero((pat.cols >= c0) & (pat.cols < c1))[0]
-    idx = xp.stack([pat.rows[sel].astype("int64") + r0, pat.cols[sel].astype("int64") - c0])
-    return Tensor(blk.array[sel], blk.device,
-                  COOPattern(idx, (blk.shape[0], c1 - c0), blk.device))
+    part, positions = pat.to_coo().select(1, c0, c1)
+    return Tensor(blk.array[positions], blk.device, part)
 
 
-def _t_col_block(pieces: List[Tensor], m: int, width: int, dtype: Any, device: str
-                 ) -> Tensor:
-    """Chunk c of the Sᵀ copy: the pieces of the row blocks in block order (global rows)."""
-    xp = get_backend(device).xp
-    if pieces:
-        idx = xp.concatenate([p.pattern.indices for p in pieces], axis=1)  # type: ignore
-        vals = xp.concatenate([p.array for p in pieces])
-    else:
-        idx, vals = xp.zeros((2, 0), dtype="int64"), xp.zeros(0, dtype=dtype)
-    return Tensor(vals, device, COOPattern(idx, (m, width), device))
+def _t_col_block(pieces: List[Tensor], offsets: List[int], m: int, width: int, dtype: Any,
+                 device: str) -> Tensor:
+    """Chunk c of the Sᵀ copy: the pieces of the row blocks (first rows ``offsets``) in
+    block order, as one (m, width) COO block."""
+    pattern, values = COOPattern.concat_rows([p.pattern for p in pieces],
+                                             [p.array for p in pieces], offsets,
+                                             (m, width), device, dtype)
+    return Tensor(values, device, pattern)
 
 
 def _t_arange(start: int, n: int, device: str) -> Array:
@@ -1043,7 +1010,7 @@ def from_futures(blocks: Sequence[Any], *, col_bounds: Any = None,
                             f"Tensor, got {meta}")
     layout, shape0, dtype, bdev = metas[0][0], metas[0][1], metas[0][2], metas[0][3]
     n = shape0[1]
-    for b, (lay, shp, dt, dv, _, _) in enumerate(metas):
+    for b, (lay, shp, dt, dv, *_) in enumerate(metas):
         if lay is not layout:
             raise TypeError(f"{fn}: blocks[{b}] has layout {lay.value} but blocks[0] has "
                             f"{layout.value}")
@@ -1068,15 +1035,15 @@ def from_futures(blocks: Sequence[Any], *, col_bounds: Any = None,
     col_touched = tuple(tuple(b for b in range(nb) if c in touched[b]) for c in range(ncb))
     pieces = {(b, c): h for (b, c), h in zip(
         [(b, c) for b in range(nb) for c in touched[b]],
-        runner.map(_t_col_piece, [(conv[b], bounds[b], col_bounds[c], col_bounds[c + 1])
+        runner.map(_t_col_piece, [(conv[b], col_bounds[c], col_bounds[c + 1])
                                   for b in range(nb) for c in touched[b]],
                    [owners[b] for b in range(nb) for _ in touched[b]]))}
     col_blocks = runner.map(_t_col_block, [
-        ([pieces[b, c] for b in col_touched[c]], m, col_bounds[c + 1] - col_bounds[c],
-         dtype, bdev) for c in range(ncb)], col_owners)
+        ([pieces[b, c] for b in col_touched[c]], [bounds[b] for b in col_touched[c]], m,
+         col_bounds[c + 1] - col_bounds[c], dtype, bdev) for c in range(ncb)], col_owners)
     nnzs = [mt[4] for mt in metas]
     offs = np.concatenate([[0], np.cumsum(nnzs)])
-    perms = (None if layout is Layout.sparse_csr else tuple(runner.map(
+    perms = (None if metas[0][6] else tuple(runner.map(
         _t_arange, [(int(offs[b]), int(nnzs[b]), bdev) for b in range(nb)], owners)))
     structure = Structure(col_bounds=tuple(col_bounds), touched=touched,
                           col_touched=col_touched, perms=perms, nnz=int(offs[-1]),

@@ -24,13 +24,10 @@ and the gradient of ``S``) use the same budget.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from ..core import engine
 from ..core.tensor import Tensor
-from ..formats import Layout
-from ..formats.coo import COOPattern
-from ..formats.csr import CSRPattern
 from ..ops import products
 from ..ops import backward as bw
 
@@ -114,40 +111,20 @@ def tiled(budget: Optional[int], rows: Sequence[int], touched: Sequence[int], p:
 
 
 # ---- tasks (module level: they pickle by name) ----------------------------------------
-def _positions(s: Tensor, axis: int, lo: int, hi: int) -> Any:
-    pat = s.pattern
-    assert pat is not None
-    idx = pat.cols if axis == 1 else pat.rows
-    xp = s.backend.xp
-    return xp.nonzero((idx >= lo) & (idx < hi))[0]
-
-
-def sub_block(s: Tensor, axis: int, lo: int, hi: int) -> Tensor:
+def sub_block(s: Tensor, axis: int, lo: int, hi: int) -> Tuple[Tensor, Any]:
     """The entries of ``s`` whose index along ``axis`` lies in ``[lo, hi)``, that index
-    shifted by ``-lo`` (shape ``hi - lo`` along ``axis``), in their stored order; a CSR
-    block cut along its columns stays CSR."""
+    shifted by ``-lo``, in their stored order and format (``Pattern.select``), and their
+    storage positions in ``s``."""
     pat = s.pattern
     assert pat is not None
-    xp = s.backend.xp
-    sel = _positions(s, axis, lo, hi)
-    rows, cols = pat.rows[sel], pat.cols[sel]
-    shape = (s.shape[0], hi - lo) if axis == 1 else (hi - lo, s.shape[1])
-    if axis == 1:
-        cols = cols - lo
-    else:
-        rows = rows - lo
-    vals = s.array[sel]
-    if axis == 1 and pat.layout is Layout.sparse_csr:
-        crow = xp.searchsorted(rows, xp.arange(shape[0] + 1), side="left").astype("int64")
-        return Tensor(vals, s.device, CSRPattern(crow, cols.astype("int64"), shape, s.device))
-    idx = xp.stack([rows.astype("int64"), cols.astype("int64")])
-    return Tensor(vals, s.device, COOPattern(idx, shape, s.device))
+    part, positions = pat.select(axis, lo, hi)
+    return Tensor(s.array[positions], s.device, part), positions
 
 
 def t_tile_mm(acc: Any, s: Tensor, lo: int, hi: int, chunk: Any) -> Any:
     """``acc + s[:, lo:hi] @ chunk`` (``acc`` None: the first partial)."""
     with engine.no_grad():
-        part = products.sparse_mm(sub_block(s, 1, lo, hi), Tensor(chunk, s.device)).array
+        part = products.sparse_mm(sub_block(s, 1, lo, hi)[0], Tensor(chunk, s.device)).array
     return part if acc is None else acc + part
 
 
@@ -170,7 +147,7 @@ def t_tile_finish(acc: Any, s: Tensor, mat: Any, p: int, beta: Any, alpha: Any,
 def t_tile_mm_h(acc: Any, scol: Tensor, lo: int, hi: int, g: Any, alpha: Any,
                 beta: Any) -> Any:
     """``acc + conj(alpha) * scol[lo:hi]ᴴ @ g``: one partial of the gradient of mat2."""
-    sub = sub_block(scol, 0, lo, hi)
+    sub, _ = sub_block(scol, 0, lo, hi)
     part = bw.addmm_mat2_grad(sub, Tensor(g, scol.device), alpha).array
     return part if acc is None else acc + part
 
@@ -182,8 +159,7 @@ def t_tile_sddmm(acc: Any, s: Tensor, lo: int, hi: int, chunk: Any, g: Any, alph
     chunks."""
     xp = s.backend.xp
     acc = xp.zeros(s.array.shape, dtype=s.dtype) if acc is None else acc.copy()
-    sel = _positions(s, 1, lo, hi)
-    sub = sub_block(s, 1, lo, hi)
+    sub, sel = sub_block(s, 1, lo, hi)
     vals = bw.addmm_mat1_grad(sub, Tensor(g, s.device), Tensor(chunk, s.device),
                               alpha).array
     acc[sel] = vals

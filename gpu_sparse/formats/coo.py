@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +41,43 @@ class COOPattern(Pattern):
 
     def index_arrays(self) -> Dict[str, Array]:
         return {"indices": self.indices}
+
+    def select(self, axis: int, lo: int, hi: int) -> Tuple[COOPattern, Array]:
+        xp = self.backend.xp
+        along = self.indices[axis]
+        positions = xp.nonzero((along >= lo) & (along < hi))[0]
+        rows, cols = self.rows[positions], self.cols[positions]
+        if axis == 1:
+            cols = cols - lo
+        else:
+            rows = rows - lo
+        shape = (self.shape[0], hi - lo) if axis == 1 else (hi - lo, self.shape[1])
+        idx = xp.stack([rows.astype("int64"), cols.astype("int64")])
+        # a subsequence of sorted unique entries, shifted alike, stays sorted and unique
+        return COOPattern(idx, shape, self.device, coalesced=self.coalesced), positions
+
+    def to_coo(self) -> COOPattern:
+        return self
+
+    @classmethod
+    def concat_rows(cls, parts: Sequence[Pattern], values: Sequence[Array],
+                    offsets: Sequence[int], shape: Tuple[int, int], device: str,
+                    dtype: Any, *, order: Optional[Array] = None,
+                    coalesced: bool = False) -> Tuple[COOPattern, Array]:
+        xp = get_backend(device).xp
+        if parts:
+            idx = xp.concatenate([xp.stack([p.rows + off, p.cols])
+                                  for p, off in zip(parts, offsets)], axis=1)
+            vals = xp.concatenate(list(values))
+        else:
+            idx, vals = xp.zeros((2, 0), dtype="int64"), xp.zeros(0, dtype=dtype)
+        if order is not None:  # scattered to their places in the result
+            placed = xp.zeros(idx.shape, dtype=idx.dtype)
+            placed_vals = xp.zeros(vals.shape, dtype=vals.dtype)
+            placed[:, order] = idx
+            placed_vals[order] = vals
+            idx, vals = placed, placed_vals
+        return COOPattern(idx, shape, device, coalesced=coalesced), vals
 
     @cached_property
     def csr(self) -> CSRForm:

@@ -4,9 +4,9 @@ both int64; columns inside a row may be unsorted and may repeat."""
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from ..backend import Array, CSRForm
+from ..backend import Array, CSRForm, get_backend
 from . import coo
 from .coo import COOPattern
 from .pattern import Layout, Pattern, host_ints, scipy_values
@@ -42,6 +42,48 @@ class CSRPattern(Pattern):
     @property
     def cols(self) -> Array:
         return self.col
+
+    rows_sorted = True
+
+    def select(self, axis: int, lo: int, hi: int) -> Tuple[CSRPattern, Array]:
+        xp = self.backend.xp
+        if axis == 0:  # rows lo..hi-1: one consecutive slice
+            start, stop = host_ints([self.crow[lo], self.crow[hi]])
+            crow = self.crow[lo:hi + 1] - self.crow[lo]
+            return (CSRPattern(crow.astype("int64"), self.col[start:stop].astype("int64"),
+                               (hi - lo, self.shape[1]), self.device),
+                    xp.arange(start, stop, dtype="int64"))
+        positions = xp.nonzero((self.col >= lo) & (self.col < hi))[0]
+        rows = self.rows[positions]  # still sorted
+        crow = xp.searchsorted(rows, xp.arange(self.shape[0] + 1), side="left")
+        cols = self.col[positions] - lo
+        return (CSRPattern(crow.astype("int64"), cols.astype("int64"),
+                           (self.shape[0], hi - lo), self.device), positions)
+
+    def to_coo(self) -> COOPattern:
+        return COOPattern(self.backend.xp.stack([self.rows.astype("int64"), self.col]),
+                          self.shape, self.device)
+
+    @classmethod
+    def concat_rows(cls, parts: Sequence[Pattern], values: Sequence[Array],
+                    offsets: Sequence[int], shape: Tuple[int, int], device: str,
+                    dtype: Any, *, order: Optional[Array] = None,
+                    coalesced: bool = False) -> Tuple[CSRPattern, Array]:
+        if order is not None:
+            raise ValueError("concat_rows: CSR entries are stored in row order; an order "
+                             "of the entries cannot be given")
+        xp = get_backend(device).xp
+        counts = xp.zeros(shape[0], dtype="int64")
+        for p, off in zip(parts, offsets):
+            assert isinstance(p, CSRPattern)
+            counts[off:off + p.shape[0]] = p.crow[1:] - p.crow[:-1]
+        crow = xp.concatenate([xp.zeros(1, dtype="int64"), counts.cumsum()])
+        if parts:
+            col = xp.concatenate([p.cols for p in parts]).astype("int64")
+            vals = xp.concatenate(list(values))
+        else:
+            col, vals = xp.zeros(0, dtype="int64"), xp.zeros(0, dtype=dtype)
+        return CSRPattern(crow, col, shape, device), vals
 
     @cached_property
     def csr(self) -> CSRForm:

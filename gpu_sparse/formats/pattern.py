@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from functools import cached_property
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -217,6 +217,38 @@ class Pattern:
     def index_arrays(self) -> Dict[str, Array]:
         """The index arrays under the names of their Tensor accessors (``indices``, or
         ``crow_indices`` and ``col_indices``)."""
+        raise NotImplementedError
+
+    # ---- slicing and concatenation (SciPy's _major_slice / _minor_slice) ---------------
+    #: whether entries are stored in row order (CSR), so that a block of rows is one
+    #: consecutive slice of the values and row blocks concatenate without a permutation
+    rows_sorted: bool = False
+
+    def select(self, axis: int, lo: int, hi: int) -> Tuple[Pattern, Array]:
+        """The entries whose index along ``axis`` (0: rows, 1: columns) lies in
+        ``[lo, hi)``, that index shifted by ``-lo`` (extent ``hi - lo`` along ``axis``),
+        in their stored order and in this format: ``(pattern, positions)``, ``positions``
+        (k,) int64 the storage positions of the kept entries (their values are
+        ``values[positions]``)."""
+        raise NotImplementedError
+
+    def to_coo(self) -> Pattern:
+        """The COO pattern of the same entries in the same storage order (values carry
+        over unchanged); a COO pattern itself."""
+        raise NotImplementedError
+
+    @classmethod
+    def concat_rows(cls, parts: Sequence[Pattern], values: Sequence[Array],
+                    offsets: Sequence[int], shape: Tuple[int, int], device: str,
+                    dtype: Any, *, order: Optional[Array] = None,
+                    coalesced: bool = False) -> Tuple[Pattern, Array]:
+        """One (m, n) pattern of this format from ``parts`` (patterns of this format with
+        n columns, in row order, part i's rows starting at row ``offsets[i]``, rows of no
+        part empty) with their ``values``: ``(pattern, values)``. ``order``, when given,
+        is the position in the result of each entry of the parts taken in turn (formats
+        whose :attr:`rows_sorted` is set take none: ValueError); ``coalesced`` is the
+        caller's claim that the result is sorted without duplicates. ``dtype`` is the
+        values' dtype when there are no parts."""
         raise NotImplementedError
 
     # ---- products --------------------------------------------------------------------

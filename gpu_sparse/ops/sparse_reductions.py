@@ -14,12 +14,12 @@ from typing import Any
 
 from ..core import validate
 from ..core.engine import is_grad_enabled
-from ..core.tensor import Layout, Tensor, sparse_pattern
+from ..core.tensor import Tensor, sparse_pattern
 from .arraymath import segment_softmax, segment_sum
 from .derivatives import DimCtx, SparseSoftmaxCtx, record
 from .reductions import dim_arg, dims_arg
 from .reductions import sum as sum_all
-from .structure import coalesce, to_sparse_coo, to_sparse_csr
+from .structure import coalesce, to_layout, to_sparse_coo
 
 
 def _coalesced(fn: str, s: Tensor) -> Tensor:
@@ -28,9 +28,7 @@ def _coalesced(fn: str, s: Tensor) -> Tensor:
     pattern.prove(fn, "input")
     if pattern.coalesced:
         return s
-    if s.layout is Layout.sparse_csr:
-        return to_sparse_csr(coalesce(to_sparse_coo(s)))
-    return coalesce(s)
+    return to_layout(coalesce(to_sparse_coo(s)), s.layout)  # back to its own layout
 
 
 def sum(s: Tensor, dim: Any = None) -> Tensor:

@@ -142,6 +142,17 @@ def to_sparse_csr(t: Tensor) -> Tensor:
                   ToSparseCtx(t, from_dense=t.pattern is None, inverse=inverse))
 
 
+def to_layout(t: Tensor, layout: Layout) -> Tensor:
+    """``t`` converted to ``layout`` (``to_dense``, ``to_sparse_coo`` or ``to_sparse_csr``;
+    ``t`` itself when it has that layout). Differentiable. ValueError for a layout with
+    no conversion."""
+    convert = {Layout.strided: to_dense, Layout.sparse_coo: to_sparse_coo,
+               Layout.sparse_csr: to_sparse_csr}.get(layout)
+    if convert is None:
+        raise ValueError(f"to_layout: no conversion to {layout!r}")
+    return convert(t)
+
+
 def to_device(t: Tensor, device: Any) -> Tensor:
     """This tensor on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``); ``t`` itself when
     it is there already. Differentiable.
