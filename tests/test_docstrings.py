@@ -89,11 +89,13 @@ def _distributed_names():
         if obj is None or _is_ours(obj):
             out.append((f"gpu_sparse.distributed.{name}", obj))
     cls = gd.DistributedTensor
-    # vars(): defined in the class (or bound onto it by _ops), not inherited from object
-    members = {n for n in vars(cls) if not n.startswith("_")}
+    # defined in the class or the library's bases (core/differentiable.py), or bound onto
+    # it by _ops; not inherited from object
+    ours = [k for k in cls.__mro__ if k.__module__.startswith("gpu_sparse")]
+    members = {n for k in ours for n in vars(k) if not n.startswith("_")}
     members |= {n for n in getattr(cls, "__annotations__", {}) if not n.startswith("_")}
     for name in sorted(members):
-        obj = vars(cls).get(name)
+        obj = next((vars(k)[name] for k in ours if name in vars(k)), None)
         if obj is not None and not (callable(obj) or isinstance(
                 obj, (property, staticmethod, classmethod))):
             continue  # a plain class constant

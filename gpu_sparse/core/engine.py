@@ -5,18 +5,19 @@ by name, a typed context holding what the backward formulas need, and the formul
 themselves (one per input, taken from :data:`gpu_sparse.ops.derivatives.DERIVATIVES` when
 the op is recorded). :func:`run_backward` walks the graph in reverse topological order
 (iteratively, so deep graphs do not hit the recursion limit), calls each formula, and
-accumulates gradients with ``+``, as micrograd does. The engine imports no tensor type: it
-uses ``requires_grad``, ``grad_fn`` and ``array`` of tensors, ``_add_grad`` (a gradient
-brought to the tensor's layout and pattern, plus what is pending) and ``_accumulate_grad``
-(into ``.grad``).
+accumulates gradients with ``+``, as micrograd does. The engine imports no tensor type:
+what it needs of a node's input is the :class:`GraphTensor` protocol (``requires_grad``,
+``grad_fn``, ``_version``, ``_add_grad``: a gradient brought to the tensor's layout and
+pattern, plus what is pending; ``_accumulate_grad``: into ``.grad``), which
+:class:`~gpu_sparse.core.differentiable.Differentiable` implements for every tensor type.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from typing import (Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, Sequence,
-                    Tuple, TypeVar)
+from typing import (Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, Protocol,
+                    Sequence, Tuple, TypeVar)
 
 _state = threading.local()
 
@@ -106,6 +107,28 @@ class VersionCounter:
         self.value += 1
 
 
+class GraphTensor(Protocol):
+    """What the engine needs of a node's input (and of a root of ``run_backward``)."""
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether a gradient flows to it."""
+
+    @property
+    def grad_fn(self) -> Optional[Node[Any]]:
+        """The node that computed it; None for a leaf."""
+
+    @property
+    def _version(self) -> int:
+        """Its storage's in-place version (checked against the node's saved one)."""
+
+    def _add_grad(self, pending: Optional[Any], g: Any) -> Any:
+        """``pending + g``, ``g`` brought to this tensor's layout (and pattern) first."""
+
+    def _accumulate_grad(self, g: Any, handed: Sequence[Any]) -> None:
+        """Add ``g`` into ``.grad`` (copying it first if ``handed`` may share it)."""
+
+
 class Node(Generic[Ctx]):
     """One recorded operation: the ``grad_fn`` of its output tensor.
 
@@ -118,7 +141,7 @@ class Node(Generic[Ctx]):
                  formulas: Mapping[str, Formula[Ctx]],
                  reads: Mapping[str, Tuple[str, ...]]):
         self.op = op
-        self.inputs: Tuple[Tuple[str, Any], ...] = tuple(inputs)  # (name, Tensor | None)
+        self.inputs: Tuple[Tuple[str, Optional[GraphTensor]], ...] = tuple(inputs)
         self.ctx: Optional[Ctx] = ctx  # None once freed
         self.formulas = formulas
         self.reads = reads
@@ -132,11 +155,11 @@ class Node(Generic[Ctx]):
         return f"<{self.name()}>"
 
     @property
-    def next_tensors(self) -> List[Any]:
+    def next_tensors(self) -> List[GraphTensor]:
         return [t for _, t in self.inputs if t is not None and t.requires_grad]
 
 
-def _topo_order(roots: Sequence[Any]) -> List[Any]:
+def _topo_order(roots: Sequence[GraphTensor]) -> List[GraphTensor]:
     """Tensors reachable from ``roots`` through grad_fn edges, inputs before outputs."""
     order: List[Any] = []
     seen = set()
@@ -178,7 +201,7 @@ def _check_saved_versions(order: Sequence[Any]) -> None:
                         f"backward(), or on a copy")
 
 
-def run_backward(roots: Sequence[Any], grads: Sequence[Any], *,
+def run_backward(roots: Sequence[GraphTensor], grads: Sequence[Any], *,
                  capture: Optional[Sequence[Any]] = None, retain_graph: bool = False,
                  allow_unused: bool = False) -> Optional[Tuple[Any, ...]]:
     """Propagate ``grads`` (one per root, already validated) through the graph.

@@ -13,7 +13,6 @@ recorded in the graph; this module stays below the ops and knows nothing of them
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, ClassVar, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -21,16 +20,11 @@ import numpy as np
 from ..backend import Array, Backend, get_backend
 from ..formats import Layout, Pattern
 from . import engine
+from .differentiable import Differentiable, is_inexact
 
 strided = Layout.strided
 sparse_coo = Layout.sparse_coo
 sparse_csr = Layout.sparse_csr
-
-
-def is_inexact(dtype: Any) -> bool:
-    """Floating point or complex (bfloat16 from ml_dtypes included)."""
-    dt = np.dtype(dtype)
-    return dt.kind in "fc" or dt.name == "bfloat16"
 
 
 def is_numeric(dtype: Any) -> bool:
@@ -40,7 +34,7 @@ def is_numeric(dtype: Any) -> bool:
     return dt.kind in "biufc" or dt.name == "bfloat16"
 
 
-class Tensor:
+class Tensor(Differentiable):
     """A dense (strided) or sparse (COO, CSR) matrix with autograd support.
 
     Create tensors with :func:`gpu_sparse.tensor`, :func:`gpu_sparse.sparse_coo_tensor`,
@@ -72,13 +66,10 @@ class Tensor:
                  version: Optional[engine.VersionCounter] = None):
         if pattern is not None and pattern.device != device:
             raise ValueError(f"Tensor: the pattern is on {pattern.device}, not {device}")
-        self._version_counter = version if version is not None else engine.VersionCounter()
+        self._init_autograd(version)
         self._array: Array = array
         self._pattern: Optional[Pattern] = pattern
         self._device: str = device
-        self._requires_grad = False
-        self._grad: Optional[Tensor] = None
-        self._grad_fn: Optional[engine.Node[Any]] = None
 
     # ---- storage ---------------------------------------------------------------------
     @property
@@ -305,138 +296,9 @@ class Tensor:
         """
         return self._device.startswith("cuda")
 
-    # ---- autograd state --------------------------------------------------------------
-    @property
-    def requires_grad(self) -> bool:
-        """Whether gradients flow to this tensor: set on leaves (assigning calls
-        :meth:`requires_grad_`, with its errors), True on results of recorded ops.
-
-        Examples
-        --------
-        >>> import gpu_sparse as gs
-        >>> x = gs.tensor([1.0])
-        >>> x.requires_grad = True
-        >>> x.requires_grad, (x * 2).requires_grad, x.detach().requires_grad
-        (True, True, False)
-        """
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
-
-    def requires_grad_(self, flag: bool = True) -> Tensor:
-        """Set ``requires_grad`` in place; returns self. RuntimeError when turning it off
-        on a result of an op (use :meth:`detach`) or turning it on for a dtype that is not
-        floating point or complex.
-
-        Examples
-        --------
-        >>> import gpu_sparse as gs
-        >>> x = gs.tensor([1.0]).requires_grad_()
-        >>> x.requires_grad, x.requires_grad_(False).requires_grad
-        (True, False)
-        """
-        flag = bool(flag)
-        if self._grad_fn is not None and not flag:
-            raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
-                               "tensors; use detach() on a result of an operation")
-        if flag and not is_inexact(self.dtype):
-            raise RuntimeError(f"requires_grad_: only floating point and complex tensors "
-                               f"can require gradients, got dtype {self.dtype}")
-        self._requires_grad = flag
-        return self
-
-    @property
-    def grad(self) -> Optional[Tensor]:
-        """The accumulated gradient of a leaf, None until a backward reaches it: same
-        shape and dtype; sparse leaves get a sparse gradient on their own pattern. Each
-        backward adds into it; assign None (or use ``Optimizer.zero_grad``) to reset it.
-        Assigning anything but a Tensor or None raises TypeError.
-
-        Non-leaf tensors get no ``.grad`` (use :func:`gpu_sparse.autograd.grad`); reading
-        it warns (UserWarning), as in PyTorch.
-
-        Examples
-        --------
-        >>> import gpu_sparse as gs
-        >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
-        >>> (x * x).sum().backward()
-        >>> x.grad.tolist()
-        [2.0, 4.0]
-        """
-        if self._grad_fn is not None:
-            warnings.warn("grad: the .grad attribute of a tensor that is not a leaf is "
-                          "being read; backward() fills .grad of leaves only (use "
-                          "gpu_sparse.autograd.grad(out, [t]) for this tensor's gradient)",
-                          UserWarning, stacklevel=2)
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Optional[Tensor]) -> None:
-        if value is not None and not isinstance(value, Tensor):
-            raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
-        self._grad = value
-
-    @property
-    def grad_fn(self) -> Optional[engine.Node[Any]]:
-        """The graph node that computed this tensor (named after the op); None for a
-        leaf and for results computed under ``no_grad``.
-
-        Examples
-        --------
-        >>> import gpu_sparse as gs
-        >>> x = gs.tensor([1.0], requires_grad=True)
-        >>> x.grad_fn is None, (x * 2).grad_fn
-        (True, <MulBackward>)
-        """
-        return self._grad_fn
-
-    @property
-    def is_leaf(self) -> bool:
-        """True unless an op recorded in the graph computed this tensor (tensors that do
-        not require grad are leaves too). Only leaves get ``.grad``.
-
-        Examples
-        --------
-        >>> import gpu_sparse as gs
-        >>> x = gs.tensor([1.0], requires_grad=True)
-        >>> x.is_leaf, (x * 2).is_leaf, (x * 2).detach().is_leaf
-        (True, False, True)
-        """
-        return self._grad_fn is None
-
-    def _attach(self, node: engine.Node[Any]) -> None:
-        """Make this (freshly computed) tensor the output of ``node``."""
-        self._requires_grad = True
-        self._grad_fn = node
-
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate the gradients of this tensor into ``.grad`` of every leaf that
-        requires grad (sparse leaves: on their own pattern).
-
-        ``gradient`` (dL/d(self): same shape, dtype and device; a Tensor or an array) may
-        be omitted only for a one-element tensor. The graph's saved values are freed
-        unless ``retain_graph``.
-
-        Errors: RuntimeError when this tensor does not require grad, when ``gradient`` is
-        omitted for more than one element or is on another device, when a saved input was
-        changed in place since, or on a second pass through a freed graph; ValueError for
-        a ``gradient`` of another shape, TypeError for another dtype.
-
-        Examples
-        --------
-        >>> import gpu_sparse as gs
-        >>> x = gs.tensor([1.0, 2.0], requires_grad=True)
-        >>> (x * x).backward(gs.tensor([1.0, 10.0]))
-        >>> x.grad.tolist()
-        [2.0, 40.0]
-        """
-        if not self._requires_grad:
-            raise RuntimeError("backward: the tensor does not require grad and has no "
-                               "grad_fn")
-        g = as_gradient("backward", self, gradient)
-        engine.run_backward([self], [g], retain_graph=retain_graph)
+    # ---- autograd (the state and backward: core/differentiable.py) -----------------
+    def _backward_gradient(self, gradient: Any) -> Tensor:
+        return as_gradient("backward", self, gradient)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's array, pattern and version counter, outside the
@@ -665,10 +527,7 @@ class Tensor:
     # ---- display ---------------------------------------------------------------------
     def __repr__(self) -> str:
         to_numpy = self.backend.to_numpy
-        extra = ""
-        if self._requires_grad:
-            extra = (f", grad_fn={self._grad_fn!r}" if self._grad_fn is not None
-                     else ", requires_grad=True")
+        extra = self._autograd_repr()
         dev = "" if self._device == "cpu" else f", device='{self._device}'"
         if self._pattern is None:
             body = np.array2string(to_numpy(self._array), separator=", ", prefix="tensor(")

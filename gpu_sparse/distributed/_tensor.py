@@ -20,8 +20,8 @@ import numpy as np
 from distributed import Future
 
 from ..backend import Array, canonical_device, device_of_array, get_backend
-from ..core import engine
-from ..core.tensor import Tensor, is_inexact
+from ..core.differentiable import Differentiable
+from ..core.tensor import Tensor, sparse_pattern
 from ..formats import Layout
 from ..formats.coo import COOPattern
 from ..ops import constructors, factories
@@ -47,7 +47,7 @@ class Structure:
     coalesced: bool
 
 
-class DistributedTensor:
+class DistributedTensor(Differentiable):
     """A dense or sparse (COO, CSR) matrix partitioned in row blocks across Dask workers.
 
     Build one with :func:`from_scipy`, :func:`from_numpy`, :func:`from_tensor`,
@@ -83,10 +83,7 @@ class DistributedTensor:
         self._bounds: Bounds = tuple(int(b) for b in bounds)
         self._structure = structure
         self._col_blocks = None if col_blocks is None else list(col_blocks)
-        self._version_counter = engine.VersionCounter()
-        self._requires_grad = False
-        self._grad: Optional[DistributedTensor] = None
-        self._grad_fn: Optional[engine.Node[Any]] = None
+        self._init_autograd()
 
     # ---- metadata --------------------------------------------------------------------
     @property
@@ -342,112 +339,7 @@ class DistributedTensor:
                                                 dtype=self._dtype))
         return da.concatenate(parts, axis=0)
 
-    # ---- autograd surface ------------------------------------------------------------
-    @property
-    def requires_grad(self) -> bool:
-        """Whether gradients are recorded for this tensor: set on a leaf (assigning it
-        calls :meth:`requires_grad_`), True for the result of an op on one that does.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gpu_sparse import distributed as gd
-        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2)
-        >>> x.requires_grad, (x.requires_grad_() * 2).requires_grad
-        (False, True)
-        """
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
-
-    def requires_grad_(self, flag: bool = True) -> DistributedTensor:
-        """Set ``requires_grad`` in place; returns self. RuntimeError when turning it off
-        on a result of an op (use :meth:`detach`) or turning it on for a dtype that is not
-        floating point or complex.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gpu_sparse import distributed as gd
-        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
-        >>> x.requires_grad, x.requires_grad_(False).requires_grad
-        (True, False)
-        """
-        flag = bool(flag)
-        if self._grad_fn is not None and not flag:
-            raise RuntimeError("requires_grad_: you can only change requires_grad of leaf "
-                               "tensors; use detach() on a result of an operation")
-        if flag and not is_inexact(self._dtype):
-            raise RuntimeError(f"requires_grad_: only floating point and complex tensors "
-                               f"can require gradients, got dtype {self._dtype}")
-        self._requires_grad = flag
-        return self
-
-    @property
-    def grad(self) -> Optional[DistributedTensor]:
-        """The accumulated gradient of a leaf: a DistributedTensor with this one's row
-        blocks (sparse: each block on this tensor's own entries); None until a
-        ``backward`` reaches it. Assigning anything but a DistributedTensor or None is a
-        TypeError.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gpu_sparse import distributed as gd
-        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
-        >>> (x * 3).sum().backward()
-        >>> x.grad.row_bounds, x.grad.compute().tolist()[0]
-        ((0, 2, 4), [3.0, 3.0])
-        """
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Optional[DistributedTensor]) -> None:
-        if value is not None and not isinstance(value, DistributedTensor):
-            raise TypeError(f"grad: expected a DistributedTensor or None, got "
-                            f"{type(value).__name__}")
-        self._grad = value
-
-    @property
-    def grad_fn(self) -> Optional[engine.Node[Any]]:
-        """The graph node that computed this tensor (named after the op); None for a
-        leaf.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gpu_sparse import distributed as gd
-        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
-        >>> x.grad_fn is None, x.relu().grad_fn
-        (True, <DistributedReluBackward>)
-        """
-        return self._grad_fn
-
-    @property
-    def is_leaf(self) -> bool:
-        """True unless an op recorded in the graph computed this tensor (tensors that do
-        not require grad are leaves too). Only leaves get ``.grad``.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gpu_sparse import distributed as gd
-        >>> x = gd.from_numpy(np.ones((4, 2)), n_blocks=2).requires_grad_()
-        >>> x.is_leaf, x.relu().is_leaf, x.relu().detach().is_leaf
-        (True, False, True)
-        """
-        return self._grad_fn is None
-
-    @property
-    def _version(self) -> int:
-        return self._version_counter.value
-
-    def _attach(self, node: engine.Node[Any]) -> None:
-        self._requires_grad = True
-        self._grad_fn = node
-
+    # ---- autograd (the state and backward: core/differentiable.py) -----------------
     def detach(self) -> DistributedTensor:
         """The same blocks (and version counter) outside the graph: a leaf that does not
         require grad, so no gradient flows through it. Nothing is copied.
@@ -495,12 +387,12 @@ class DistributedTensor:
         >>> x.grad.compute().tolist()[0]
         [2.0, 2.0]
         """
-        if not self._requires_grad:
-            raise RuntimeError("backward: the tensor does not require grad and has no "
-                               "grad_fn")
+        super().backward(gradient, retain_graph)
+
+    def _backward_gradient(self, gradient: Any) -> DistributedTensor:
         g = self._as_gradient(gradient)
         expect_gradients(self._runner, self)
-        engine.run_backward([self], [g], retain_graph=retain_graph)
+        return g
 
     def _as_gradient(self, g: Any) -> DistributedTensor:
         fn = "backward"
@@ -557,10 +449,7 @@ class DistributedTensor:
         return self._like(blocks)
 
     def __repr__(self) -> str:
-        extra = ""
-        if self._requires_grad:
-            extra = (f", grad_fn={self._grad_fn!r}" if self._grad_fn is not None
-                     else ", requires_grad=True")
+        extra = self._autograd_repr()
         where = "threads" if self._runner.client is None else "dask.distributed"
         return (f"DistributedTensor(shape={self._shape}, layout={self._layout!r}, "
                 f"dtype={self._dtype}, row_bounds={self._bounds}, on {where}{extra})")
@@ -672,8 +561,7 @@ def assemble_sparse(blocks: Sequence[Tensor], perms: Optional[Sequence[Array]],
     """The whole sparse matrix from its row blocks, entries in the original order
     (``perms[b]``: the positions of block b's entries; None when the format stores
     entries in row order, so that the blocks are consecutive slices)."""
-    patterns = [blk.pattern for blk in blocks]
-    assert patterns and all(p is not None for p in patterns)
+    patterns = [sparse_pattern(blk, "assemble_sparse") for blk in blocks]
     order = None if perms is None else get_backend(device).xp.concatenate(list(perms))
     pattern, values = type(patterns[0]).concat_rows(
         patterns, [blk.array for blk in blocks], bounds[:-1], shape, device,
@@ -938,7 +826,7 @@ def _t_col_block(pieces: List[Tensor], offsets: List[int], m: int, width: int, d
                  device: str) -> Tensor:
     """Chunk c of the Sᵀ copy: the pieces of the row blocks (first rows ``offsets``) in
     block order, as one (m, width) COO block."""
-    pattern, values = COOPattern.concat_rows([p.pattern for p in pieces],
+    pattern, values = COOPattern.concat_rows([sparse_pattern(p, "from_futures") for p in pieces],
                                              [p.array for p in pieces], offsets,
                                              (m, width), device, dtype)
     return Tensor(values, device, pattern)
