@@ -34,13 +34,13 @@ True
 (gpu_sparse.sparse_coo, (0, 4, 8))
 """
 
-from . import _ops
-from ._tensor import (DistributedTensor, from_dask, from_futures, from_numpy, from_scipy,
-                      from_tensor)
+from . import _backward, _dispatch
+from ._constructors import from_dask, from_futures, from_numpy, from_scipy, from_tensor
+from ._tensor import DistributedTensor
 from ._tiled import get_memory_budget, memory_budget, set_memory_budget
 
 __all__ = ["DistributedTensor", "from_dask", "from_futures", "from_numpy", "from_scipy",
            "from_tensor",
            "get_memory_budget", "memory_budget", "set_memory_budget"]
 
-del _ops  # imported to bind the operations onto DistributedTensor
+del _backward, _dispatch  # imported to bind the operations onto DistributedTensor

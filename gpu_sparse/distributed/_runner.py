@@ -8,6 +8,7 @@ itself on the threaded scheduler. Every op submits its tasks at once and returns
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, List, Optional, Sequence
 
 import dask
@@ -74,4 +75,42 @@ class Runner:
                     f.result()  # raises the task's error here
 
 
-__all__ = ["Runner", "current_client"]
+
+
+class _Batch:
+    """The distributed leaves one backward pass hands gradients to (weakly held): when
+    the last has its gradient, one wait covers the gradient blocks of all of them."""
+
+    def __init__(self, runner: Runner, leaves: Sequence[Any]):
+        self.runner = runner
+        self.left = {id(t): weakref.ref(t) for t in leaves}
+        self.done: List[Any] = []
+
+
+_batches: List[_Batch] = []
+
+
+def expect(runner: Runner, leaves: Sequence[Any]) -> None:
+    """Wait on ``runner`` for the ``.grad`` blocks of all of ``leaves`` together, once the
+    last of them has reported its gradient to :func:`gradient_arrived`."""
+    _batches[:] = [b for b in _batches if any(r() is not None for r in b.left.values())]
+    if leaves:
+        _batches.append(_Batch(runner, leaves))
+
+
+def gradient_arrived(t: Any) -> None:
+    """``t`` (a distributed leaf) has its gradient of this pass in ``t._grad``."""
+    for batch in list(_batches):
+        ref = batch.left.get(id(t))
+        if ref is None or ref() is not t:  # not in this batch (or a recycled id)
+            continue
+        del batch.left[id(t)]
+        batch.done.append(ref)
+        if not batch.left:
+            _batches.remove(batch)
+            grads = [x._grad for x in (r() for r in batch.done)
+                     if x is not None and x._grad is not None]
+            batch.runner.wait([h for gr in grads for h in gr._blocks])
+
+
+__all__ = ["Runner", "current_client", "expect", "gradient_arrived"]

@@ -14,8 +14,12 @@ The formulas are written in the vocabulary of :mod:`.vocabulary` (``on``, ``dens
 named helpers of :mod:`.backward` for what one line does not say; the forward math both
 directions share is in :mod:`.arraymath`. :func:`record` is the only way an op of
 :mod:`gpu_sparse.ops` enters the graph, and it refuses an op that has no record here. The
-Dask layer (:mod:`gpu_sparse.distributed`) builds its own nodes for distributed operands
-(``_grad.py`` there) from the same helpers.
+Dask layer (:mod:`gpu_sparse.distributed`) records its own nodes for distributed operands
+through ``distributed/_backward.py:record``; their formulas sit beside each distributed
+op (``_ADDMM_FORMULAS``, ``_MM_FORMULAS`` and ``_SAMPLED_FORMULAS`` in
+``distributed/_products.py``; ``_BINARY_FORMULAS``, ``relu``/``neg``'s and ``sum``'s in
+``distributed/_elementwise.py``) and run, per block, the helpers of :mod:`.backward` or
+the local op's own record here.
 """
 
 from __future__ import annotations
