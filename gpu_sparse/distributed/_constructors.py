@@ -328,32 +328,11 @@ def from_futures(blocks: Sequence[Any], *, col_bounds: Any = None,
     nb = len(blocks)
     owners = [runner.owner(b, nb) for b in range(nb)]
     dev = None if device is None else canonical_device(device, fn)
-    handles: List[Any] = []
-    for b, x in enumerate(blocks):
-        if _is_future(x):
-            if runner.client is None or x.client is not runner.client:
-                raise TypeError(f"{fn}: blocks[{b}] is a Future of another Dask client "
-                                f"(or there is no current client)")
-            handles.append(x)
-        else:
-            handles.append(runner.put([x], [owners[b]])[0])
-    conv = runner.map(_t_as_block, [(h, dev) for h in handles], owners)
-    metas = runner.get(runner.map(_t_meta, [(h,) for h in conv], owners))
-    for b, meta in enumerate(metas):
-        if isinstance(meta, str):
-            raise TypeError(f"{fn}: blocks[{b}] must be a 2-D array, sparse matrix or "
-                            f"Tensor, got {meta}")
+    conv = runner.map(_t_as_block, [(h, dev) for h in _handles(fn, runner, blocks, owners)],
+                      owners)
+    metas = _checked_metas(fn, runner.get(runner.map(_t_meta, [(h,) for h in conv], owners)))
     layout, shape0, dtype, bdev = metas[0][0], metas[0][1], metas[0][2], metas[0][3]
     n = shape0[1]
-    for b, (lay, shp, dt, dv, *_) in enumerate(metas):
-        if lay is not layout:
-            raise TypeError(f"{fn}: blocks[{b}] has layout {lay.value} but blocks[0] has "
-                            f"{layout.value}")
-        if shp[1] != n:
-            raise ValueError(f"{fn}: blocks[{b}] has {shp[1]} columns but blocks[0] has {n}")
-        if dt != dtype or dv != bdev:
-            raise TypeError(f"{fn}: blocks[{b}] is {dt} on {dv} but blocks[0] is {dtype} "
-                            f"on {bdev}")
     bounds = tuple(int(x) for x in np.concatenate([[0], np.cumsum([mt[1][0]
                                                                     for mt in metas])]))
     m = bounds[-1]
@@ -385,6 +364,44 @@ def from_futures(blocks: Sequence[Any], *, col_bounds: Any = None,
                           coalesced=all(mt[5] for mt in metas))
     return DistributedTensor(runner, conv, (m, n), dtype, bdev, layout, bounds, structure,
                              col_blocks)
+
+
+def _handles(fn: str, runner: Runner, blocks: Sequence[Any],
+             owners: Sequence[Optional[str]]) -> List[Any]:
+    """Each block as a handle on its owner: a Future of the current client as it is, a
+    local value put there."""
+    handles: List[Any] = []
+    for b, x in enumerate(blocks):
+        if _is_future(x):
+            if runner.client is None or x.client is not runner.client:
+                raise TypeError(f"{fn}: blocks[{b}] is a Future of another Dask client "
+                                f"(or there is no current client)")
+            handles.append(x)
+        else:
+            handles.append(runner.put([x], [owners[b]])[0])
+    return handles
+
+
+def _checked_metas(fn: str, metas: List[Any]) -> List[Any]:
+    """The blocks' :func:`_t_meta` tuples, checked to be of one kind: TypeError naming the
+    block for a value that is no 2-D array, sparse matrix or Tensor, or another layout,
+    dtype or device than ``blocks[0]``; ValueError for another column count."""
+    for b, meta in enumerate(metas):
+        if isinstance(meta, str):
+            raise TypeError(f"{fn}: blocks[{b}] must be a 2-D array, sparse matrix or "
+                            f"Tensor, got {meta}")
+    layout, shape0, dtype, bdev = metas[0][0], metas[0][1], metas[0][2], metas[0][3]
+    n = shape0[1]
+    for b, (lay, shp, dt, dv, *_) in enumerate(metas):
+        if lay is not layout:
+            raise TypeError(f"{fn}: blocks[{b}] has layout {lay.value} but blocks[0] has "
+                            f"{layout.value}")
+        if shp[1] != n:
+            raise ValueError(f"{fn}: blocks[{b}] has {shp[1]} columns but blocks[0] has {n}")
+        if dt != dtype or dv != bdev:
+            raise TypeError(f"{fn}: blocks[{b}] is {dt} on {dv} but blocks[0] is {dtype} "
+                            f"on {bdev}")
+    return metas
 
 
 def _is_future(x: Any) -> bool:

@@ -6,7 +6,7 @@ operators bound onto DistributedTensor."""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Sequence
+from typing import Any, Callable, Dict, Sequence
 
 from ..core.tensor import Tensor
 from ..formats import Layout
@@ -85,39 +85,23 @@ def _rmatmul(self: DT, other: Any) -> Any:
     return _dispatch(products.matmul, (other, self), {})
 
 
-def _add(a: DT, b: Any) -> DT:
-    return binary("add", a, b)
-
-
-def _radd(a: DT, b: Any) -> DT:
-    return binary("add", b, a)
-
-
-def _sub(a: DT, b: Any) -> DT:
-    return binary("sub", a, b)
-
-
-def _rsub(a: DT, b: Any) -> DT:
-    return binary("sub", b, a)
-
-
-def _mul(a: DT, b: Any) -> DT:
-    return binary("mul", a, b)
-
-
-def _rmul(a: DT, b: Any) -> DT:
-    return binary("mul", b, a)
+def _operator(op: str, reflected: bool) -> Callable[[DT, Any], DT]:
+    """The method for ``self op other`` (``other op self`` when ``reflected``)."""
+    def method(self: DT, other: Any) -> DT:
+        return binary(op, other, self) if reflected else binary(op, self, other)
+    method.__name__ = f"__{'r' if reflected else ''}{op}__"
+    return method
 
 
 DT.__gpu_sparse_function__ = _dispatch
 DT.__matmul__ = _matmul
 DT.__rmatmul__ = _rmatmul
-DT.__add__ = _add
-DT.__radd__ = _radd
-DT.__sub__ = _sub
-DT.__rsub__ = _rsub
-DT.__mul__ = _mul
-DT.__rmul__ = _rmul
+DT.__add__ = _operator("add", False)
+DT.__radd__ = _operator("add", True)
+DT.__sub__ = _operator("sub", False)
+DT.__rsub__ = _operator("sub", True)
+DT.__mul__ = _operator("mul", False)
+DT.__rmul__ = _operator("mul", True)
 DT.__neg__ = neg
 DT.relu = relu
 DT.sum = total
